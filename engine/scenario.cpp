@@ -1,0 +1,228 @@
+#include "engine/scenario.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/units.h"
+
+namespace ftwin {
+
+void BlockRegistry::Register(const std::string& type, std::string doc, BlockFactory factory) {
+  entries_[type] = Entry{std::move(doc), std::move(factory)};
+}
+
+const BlockFactory* BlockRegistry::Find(const std::string& type) const {
+  const auto it = entries_.find(type);
+  return it == entries_.end() ? nullptr : &it->second.factory;
+}
+
+std::vector<std::string> BlockRegistry::TypeNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : entries_) names.push_back(name);
+  return names;
+}
+
+const std::string& BlockRegistry::Doc(const std::string& type) const {
+  static const std::string empty;
+  const auto it = entries_.find(type);
+  return it == entries_.end() ? empty : it->second.doc;
+}
+
+Spec LoadSpec(const std::filesystem::path& file, const RunOverrides& overrides) {
+  std::ifstream stream(file, std::ios::binary);
+  if (!stream) {
+    Diagnostics diagnostics;
+    diagnostics.Add({file.string(), 0, 0}, "", "", "cannot open the scenario file (does it exist?)");
+    throw InputError(diagnostics);
+  }
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return ParseSpec(text.str(), file, overrides);
+}
+
+Spec ParseSpec(const std::string& text, const std::filesystem::path& file,
+               const RunOverrides& overrides) {
+  Diagnostics diagnostics;
+  const std::string file_name = file.string();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& error) {
+    diagnostics.Add({file_name, error.mark.line + 1, error.mark.column + 1}, "", "",
+                    "YAML syntax error: " + error.msg);
+    throw InputError(diagnostics);
+  }
+  Spec spec;
+  spec.file = file;
+  spec.text = text;
+  const std::filesystem::path base_dir = file.has_parent_path() ? file.parent_path() : ".";
+  if (!root.IsMap()) {
+    diagnostics.Add({file_name, 1, 1}, "", "", "expected a scenario mapping with keys ftwin, name, run, blocks");
+    throw InputError(diagnostics);
+  }
+  ParamReader top(root, file_name, "", &diagnostics, base_dir);
+  top.RequiredInteger("ftwin", 1, 1);
+  spec.name = top.RequiredString("name");
+  spec.description = top.String("description", "");
+
+  // run:
+  ParamReader run = top.Child("run", true);
+  spec.run.dt_ns = run.RequiredDurationNs("dt", 1);
+  spec.run.duration_ns = run.RequiredDurationNs("duration", 0);
+  spec.run.seed = static_cast<uint64_t>(run.Integer("seed", 1, 0, INT64_MAX));
+  spec.run.num_worlds = static_cast<int>(run.Integer("worlds", 1, 1, 1 << 24));
+  spec.run.num_threads = static_cast<int>(run.Integer("threads", 1, 1, 1024));
+  run.Finish();
+  if (overrides.seed) spec.run.seed = *overrides.seed;
+  if (overrides.duration_ns) spec.run.duration_ns = *overrides.duration_ns;
+  if (overrides.num_worlds) spec.run.num_worlds = *overrides.num_worlds;
+  if (overrides.num_threads) spec.run.num_threads = *overrides.num_threads;
+  if (spec.run.dt_ns > 0 && spec.run.duration_ns % spec.run.dt_ns != 0)
+    run.Error("duration", FormatDuration(spec.run.duration_ns),
+              "expected a whole number of ticks (a multiple of dt = " + FormatDuration(spec.run.dt_ns) + ")");
+
+  // blocks:
+  std::map<std::string, SourceLocation> names;
+  for (ParamReader& block : top.ChildList("blocks", true)) {
+    BlockSpec block_spec;
+    block_spec.name = block.RequiredString("name");
+    block_spec.type = block.RequiredString("type");
+    block_spec.params = block.node();
+    block_spec.location = NodeLocation(block.node(), file_name);
+    if (!block_spec.name.empty()) {
+      if (names.count(block_spec.name) != 0)
+        block.Error("name", block_spec.name,
+                    "expected a unique block name (also used at line " +
+                        std::to_string(names[block_spec.name].line) + ")");
+      names[block_spec.name] = block_spec.location;
+    }
+    spec.blocks.push_back(std::move(block_spec));
+  }
+
+  // connections: [from, to] pairs or {from:, to:} mappings.
+  const YAML::Node connections = top.Raw("connections");
+  if (connections.IsDefined() && !connections.IsNull()) {
+    if (!connections.IsSequence()) {
+      top.Error("connections", NodeText(connections), "expected a list of [from, to] pairs");
+    } else {
+      for (size_t i = 0; i < connections.size(); ++i) {
+        const YAML::Node item = connections[i];
+        const std::string path = "connections[" + std::to_string(i) + "]";
+        ConnectionSpec connection;
+        connection.location = NodeLocation(item, file_name);
+        if (item.IsSequence() && (item.size() == 2 || item.size() == 3) && item[0].IsScalar() &&
+            item[1].IsScalar()) {
+          connection.from = item[0].Scalar();
+          connection.to = item[1].Scalar();
+          if (item.size() == 3) {
+            if (item[2].IsScalar() && item[2].Scalar() == "delayed") {
+              connection.delayed = true;
+            } else {
+              diagnostics.Add(NodeLocation(item[2], file_name), path + "[2]", NodeText(item[2]),
+                              "expected 'delayed' (the only connection option)");
+              continue;
+            }
+          }
+        } else if (item.IsMap()) {
+          ParamReader reader(item, file_name, path, &diagnostics, base_dir);
+          connection.from = reader.RequiredString("from");
+          connection.to = reader.RequiredString("to");
+          connection.delayed = reader.Bool("delayed", false);
+          reader.Finish();
+        } else {
+          diagnostics.Add(connection.location, path, NodeText(item),
+                          "expected [<block>.<output>, <block>.<input>] (optionally followed by "
+                          "'delayed') or {from: .., to: .., delayed: true}");
+          continue;
+        }
+        spec.connections.push_back(std::move(connection));
+      }
+    }
+  }
+
+  // faults:
+  for (ParamReader& fault : top.ChildList("faults")) {
+    FaultSpec fault_spec;
+    fault_spec.location = NodeLocation(fault.node(), file_name);
+    fault_spec.block = fault.RequiredString("block");
+    fault_spec.fault = fault.RequiredString("fault");
+    const bool fixed = fault.Has("at");
+    const bool random = fault.Has("mean_interval");
+    if (fixed == random)
+      fault.Error("", "", "expected exactly one of 'at' (a fixed onset time) or 'mean_interval' (random onsets)");
+    fault_spec.at_ns = fixed ? fault.DurationNs("at", 0) : -1;
+    fault_spec.mean_interval_ns = random ? fault.DurationNs("mean_interval", 1, 1) : 0;
+    if (!fixed) fault.MarkUsed("at");
+    if (!random) fault.MarkUsed("mean_interval");
+    fault_spec.duration_ns = fault.DurationNs("duration", 0);
+    for (double world : fault.NumberList("worlds", NumberRange::Between(0, 1 << 24, ""), 0, SIZE_MAX, false))
+      fault_spec.worlds.push_back(static_cast<int>(world));
+    ParamReader params = fault.Child("params");
+    if (params.node().IsMap())
+      for (const auto& entry : params.node())
+        fault_spec.params.emplace_back(entry.first.Scalar(),
+                                       params.Number(entry.first.Scalar(), 0.0, NumberRange::Any("")));
+    fault.Finish();
+    spec.faults.push_back(std::move(fault_spec));
+  }
+
+  // outputs:
+  ParamReader outputs = top.Child("outputs");
+  const std::string dir = outputs.String("dir", "");
+  if (!dir.empty()) spec.outputs.dir = dir;
+  if (outputs.Has("kpis")) {
+    const YAML::Node formats = outputs.Raw("kpis");
+    spec.outputs.kpi_json = spec.outputs.kpi_csv = false;
+    if (!formats.IsSequence()) {
+      outputs.Error("kpis", NodeText(formats), "expected a list of formats: [json, csv]");
+    } else {
+      for (const auto& format : formats) {
+        if (format.IsScalar() && format.Scalar() == "json")
+          spec.outputs.kpi_json = true;
+        else if (format.IsScalar() && format.Scalar() == "csv")
+          spec.outputs.kpi_csv = true;
+        else
+          diagnostics.Add(NodeLocation(format, file_name), "outputs.kpis", NodeText(format),
+                          "expected json or csv");
+      }
+    }
+  }
+  outputs.Finish();
+  top.Finish();
+  if (!diagnostics.ok()) throw InputError(diagnostics);
+  return spec;
+}
+
+std::shared_ptr<const Model> CompileSpec(const Spec& spec, const BlockRegistry& registry) {
+  Diagnostics diagnostics;
+  const std::string file_name = spec.file.string();
+  const std::filesystem::path base_dir = spec.file.has_parent_path() ? spec.file.parent_path() : ".";
+  GraphBuilder builder(spec.run);
+  std::vector<std::string> types = registry.TypeNames();
+  for (size_t i = 0; i < spec.blocks.size(); ++i) {
+    const BlockSpec& block = spec.blocks[i];
+    const std::string path = "blocks[" + std::to_string(i) + "]";
+    ParamReader params(block.params, file_name, path, &diagnostics, base_dir);
+    params.MarkUsed("name");
+    params.MarkUsed("type");
+    const BlockFactory* factory = registry.Find(block.type);
+    if (factory == nullptr) {
+      std::string list;
+      for (const std::string& type : types) list += (list.empty() ? "" : ", ") + type;
+      params.Error("type", block.type, "expected a known block type (" + list + ")");
+      continue;
+    }
+    const size_t errors_before = diagnostics.size();
+    std::unique_ptr<Block> instance = (*factory)(block.name, params);
+    params.Finish();
+    if (instance == nullptr || diagnostics.size() != errors_before) continue;
+    builder.AddBlock(std::move(instance), block.location);
+  }
+  if (!diagnostics.ok()) throw InputError(diagnostics);
+  for (const ConnectionSpec& connection : spec.connections)
+    builder.Connect(connection.from, connection.to, connection.location, connection.delayed);
+  for (const FaultSpec& fault : spec.faults) builder.AddFault(fault);
+  return builder.Build();
+}
+
+}  // namespace ftwin
