@@ -28,21 +28,24 @@ const std::string& BlockRegistry::Doc(const std::string& type) const {
   return it == entries_.end() ? empty : it->second.doc;
 }
 
-Spec LoadSpec(const std::filesystem::path& file, const RunOverrides& overrides) {
+namespace {
+
+std::string ReadScenarioFile(const std::filesystem::path& file) {
   std::ifstream stream(file, std::ios::binary);
-  if (!stream) {
+  if (!stream || std::filesystem::is_directory(file)) {
     Diagnostics diagnostics;
     diagnostics.Add({file.string(), 0, 0}, "", "", "cannot open the scenario file (does it exist?)");
     throw InputError(diagnostics);
   }
   std::ostringstream text;
   text << stream.rdbuf();
-  return ParseSpec(text.str(), file, overrides);
+  return text.str();
 }
 
-Spec ParseSpec(const std::string& text, const std::filesystem::path& file,
-               const RunOverrides& overrides) {
-  Diagnostics diagnostics;
+// Parses a scenario, recording problems in `diagnostics`; throws only when the text cannot be
+// read as YAML at all.
+Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
+                   const RunOverrides& overrides, Diagnostics& diagnostics) {
   const std::string file_name = file.string();
   YAML::Node root;
   try {
@@ -189,22 +192,22 @@ Spec ParseSpec(const std::string& text, const std::filesystem::path& file,
   }
   outputs.Finish();
   top.Finish();
-  if (!diagnostics.ok()) throw InputError(diagnostics);
   return spec;
 }
 
-std::shared_ptr<const Model> CompileSpec(const Spec& spec, const BlockRegistry& registry) {
-  Diagnostics diagnostics;
+// Creates and declares the blocks into `builder`, recording parameter errors.
+void AddBlocks(const Spec& spec, const BlockRegistry& registry, GraphBuilder& builder,
+               Diagnostics& diagnostics) {
   const std::string file_name = spec.file.string();
   const std::filesystem::path base_dir = spec.file.has_parent_path() ? spec.file.parent_path() : ".";
-  GraphBuilder builder(spec.run);
-  std::vector<std::string> types = registry.TypeNames();
+  const std::vector<std::string> types = registry.TypeNames();
   for (size_t i = 0; i < spec.blocks.size(); ++i) {
     const BlockSpec& block = spec.blocks[i];
     const std::string path = "blocks[" + std::to_string(i) + "]";
     ParamReader params(block.params, file_name, path, &diagnostics, base_dir);
     params.MarkUsed("name");
     params.MarkUsed("type");
+    if (block.type.empty()) continue;  // already reported
     const BlockFactory* factory = registry.Find(block.type);
     if (factory == nullptr) {
       std::string list;
@@ -218,6 +221,120 @@ std::shared_ptr<const Model> CompileSpec(const Spec& spec, const BlockRegistry& 
     if (instance == nullptr || diagnostics.size() != errors_before) continue;
     builder.AddBlock(std::move(instance), block.location);
   }
+}
+
+}  // namespace
+
+Spec LoadSpec(const std::filesystem::path& file, const RunOverrides& overrides) {
+  return ParseSpec(ReadScenarioFile(file), file, overrides);
+}
+
+Spec ParseSpec(const std::string& text, const std::filesystem::path& file,
+               const RunOverrides& overrides) {
+  Diagnostics diagnostics;
+  Spec spec = ParseSpecInto(text, file, overrides, diagnostics);
+  if (!diagnostics.ok()) throw InputError(diagnostics);
+  return spec;
+}
+
+LoadedScenario LoadScenario(const std::filesystem::path& file, const BlockRegistry& registry,
+                            const RunOverrides& overrides) {
+  return LoadScenarioText(ReadScenarioFile(file), file, registry, overrides);
+}
+
+LoadedScenario LoadScenarioText(const std::string& text, const std::filesystem::path& file,
+                                const BlockRegistry& registry, const RunOverrides& overrides) {
+  Diagnostics diagnostics;
+  LoadedScenario loaded;
+  loaded.spec = ParseSpecInto(text, file, overrides, diagnostics);
+  const bool run_valid = diagnostics.ok();
+  // Block parameters are checked even when the rest has errors, so that one pass reports all.
+  RunConfig run = loaded.spec.run;
+  if (run.dt_ns <= 0) run.dt_ns = 1;
+  GraphBuilder builder(run);
+  AddBlocks(loaded.spec, registry, builder, diagnostics);
+  if (!diagnostics.ok() || !run_valid) throw InputError(diagnostics);
+  for (const ConnectionSpec& connection : loaded.spec.connections)
+    builder.Connect(connection.from, connection.to, connection.location, connection.delayed);
+  for (const FaultSpec& fault : loaded.spec.faults) builder.AddFault(fault);
+  loaded.model = builder.Build();
+  return loaded;
+}
+
+std::string DurationText(int64_t nanoseconds) {
+  static const std::pair<const char*, int64_t> kUnits[] = {
+      {"d", 86400 * kNanosecondsPerSecond}, {"h", 3600 * kNanosecondsPerSecond},
+      {"min", 60 * kNanosecondsPerSecond},  {"s", kNanosecondsPerSecond},
+      {"ms", 1'000'000},                    {"us", 1'000}};
+  if (nanoseconds == 0) return "0s";
+  for (const auto& [unit, scale] : kUnits)
+    if (nanoseconds % scale == 0) return std::to_string(nanoseconds / scale) + unit;
+  return std::to_string(nanoseconds) + "ns";
+}
+
+std::string SpecToYaml(const Spec& spec) {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);  // numbers read back bit-exactly
+  out << YAML::BeginMap;
+  out << YAML::Key << "ftwin" << YAML::Value << 1;
+  out << YAML::Key << "name" << YAML::Value << spec.name;
+  if (!spec.description.empty()) out << YAML::Key << "description" << YAML::Value << spec.description;
+  out << YAML::Key << "run" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "dt" << YAML::Value << DurationText(spec.run.dt_ns);
+  out << YAML::Key << "duration" << YAML::Value << DurationText(spec.run.duration_ns);
+  out << YAML::Key << "seed" << YAML::Value << spec.run.seed;
+  out << YAML::Key << "worlds" << YAML::Value << spec.run.num_worlds;
+  out << YAML::Key << "threads" << YAML::Value << spec.run.num_threads;
+  out << YAML::EndMap;
+  out << YAML::Key << "blocks" << YAML::Value << YAML::BeginSeq;
+  for (const BlockSpec& block : spec.blocks) out << block.params;
+  out << YAML::EndSeq;
+  if (!spec.connections.empty()) {
+    out << YAML::Key << "connections" << YAML::Value << YAML::BeginSeq;
+    for (const ConnectionSpec& connection : spec.connections) {
+      out << YAML::Flow << YAML::BeginSeq << connection.from << connection.to;
+      if (connection.delayed) out << "delayed";
+      out << YAML::EndSeq;
+    }
+    out << YAML::EndSeq;
+  }
+  if (!spec.faults.empty()) {
+    out << YAML::Key << "faults" << YAML::Value << YAML::BeginSeq;
+    for (const FaultSpec& fault : spec.faults) {
+      out << YAML::BeginMap;
+      out << YAML::Key << "block" << YAML::Value << fault.block;
+      out << YAML::Key << "fault" << YAML::Value << fault.fault;
+      if (fault.at_ns >= 0)
+        out << YAML::Key << "at" << YAML::Value << DurationText(fault.at_ns);
+      else
+        out << YAML::Key << "mean_interval" << YAML::Value << DurationText(fault.mean_interval_ns);
+      if (fault.duration_ns > 0) out << YAML::Key << "duration" << YAML::Value << DurationText(fault.duration_ns);
+      if (!fault.worlds.empty()) out << YAML::Key << "worlds" << YAML::Value << YAML::Flow << fault.worlds;
+      if (!fault.params.empty()) {
+        out << YAML::Key << "params" << YAML::Value << YAML::BeginMap;
+        for (const auto& [name, value] : fault.params) out << YAML::Key << name << YAML::Value << value;
+        out << YAML::EndMap;
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  if (!spec.outputs.dir.empty() || !spec.outputs.kpi_json || !spec.outputs.kpi_csv) {
+    out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
+    if (!spec.outputs.dir.empty()) out << YAML::Key << "dir" << YAML::Value << spec.outputs.dir.string();
+    out << YAML::Key << "kpis" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    if (spec.outputs.kpi_json) out << "json";
+    if (spec.outputs.kpi_csv) out << "csv";
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::shared_ptr<const Model> CompileSpec(const Spec& spec, const BlockRegistry& registry) {
+  Diagnostics diagnostics;
+  GraphBuilder builder(spec.run);
+  AddBlocks(spec, registry, builder, diagnostics);
   if (!diagnostics.ok()) throw InputError(diagnostics);
   for (const ConnectionSpec& connection : spec.connections)
     builder.Connect(connection.from, connection.to, connection.location, connection.delayed);

@@ -90,8 +90,24 @@ Spec LoadSpec(const std::filesystem::path& file, const RunOverrides& overrides =
 /// Same, from text (`file` is used in messages and to resolve relative paths).
 Spec ParseSpec(const std::string& text, const std::filesystem::path& file,
                const RunOverrides& overrides = {});
+/// Writes a Spec back as scenario YAML; ParseSpec(SpecToYaml(spec)) gives the same Spec.
+std::string SpecToYaml(const Spec& spec);
+/// A duration as the shortest exact text with a unit ("90s", "15min", "250ms").
+std::string DurationText(int64_t nanoseconds);
 /// Creates the blocks, checks the graph and compiles the Model; throws InputError.
 std::shared_ptr<const Model> CompileSpec(const Spec& spec, const BlockRegistry& registry);
+
+/// A loaded scenario: its Spec and compiled Model.
+struct LoadedScenario {
+  Spec spec;
+  std::shared_ptr<const Model> model;
+};
+/// Parses and compiles in one pass, reporting the structural errors and every block's
+/// parameter errors together (what `ftwin validate` and `ftwin run` use). Throws InputError.
+LoadedScenario LoadScenario(const std::filesystem::path& file, const BlockRegistry& registry,
+                            const RunOverrides& overrides = {});
+LoadedScenario LoadScenarioText(const std::string& text, const std::filesystem::path& file,
+                                const BlockRegistry& registry, const RunOverrides& overrides = {});
 
 /// Blocks the engine itself provides (signal sources, PID controller, thermal network).
 void RegisterEngineBlocks(BlockRegistry& registry);

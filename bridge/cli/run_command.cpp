@@ -34,8 +34,8 @@ std::string FormatSpeed(double factor) {
 
 int ValidateScenarioCommand(const std::filesystem::path& scenario) {
   try {
-    const Spec spec = LoadSpec(scenario);
-    const std::shared_ptr<const Model> model = CompileSpec(spec, MakeFullRegistry());
+    const LoadedScenario loaded = LoadScenario(scenario, MakeFullRegistry());
+    const std::shared_ptr<const Model>& model = loaded.model;
     std::printf("%s: valid (%d blocks, %d state fields, %zu bytes per world, dt %s, duration %s)\n",
                 scenario.string().c_str(), model->num_blocks(), model->schema().size(),
                 model->schema().BytesPerWorld(), FormatDuration(model->run().dt_ns).c_str(),
@@ -51,8 +51,9 @@ int RunScenarioCommand(const RunOptions& options) {
   Spec spec;
   std::shared_ptr<const Model> model;
   try {
-    spec = LoadSpec(options.scenario, options.overrides);
-    model = CompileSpec(spec, MakeFullRegistry());
+    LoadedScenario loaded = LoadScenario(options.scenario, MakeFullRegistry(), options.overrides);
+    spec = std::move(loaded.spec);
+    model = std::move(loaded.model);
   } catch (const InputError& error) {
     std::fprintf(stderr, "%s\n%zu error(s); nothing was run.\n", error.what(), error.diagnostics().size());
     return kExitInvalidInput;
