@@ -1,0 +1,116 @@
+// The ftwin program end to end: exit codes, validation messages, KPI files.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result Run(const std::string& arguments) {
+  const std::string command = std::string(FTWIN_BIN) + " " + arguments + " 2>&1";
+  Result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t count;
+  while ((count = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, count);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::filesystem::path TempDir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ftwin_cli_test_" + name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream stream(path);
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+const std::string kDefault = std::string(FTWIN_SOURCE_DIR) + "/scenarios/default.yaml";
+
+TEST_CASE("ftwin --version names the version and the CUDA build", "[cli]") {
+  const Result result = Run("--version");
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("ftwin 0.") && Catch::Contains("CUDA:"));
+}
+
+TEST_CASE("ftwin validate accepts the default scenario", "[cli]") {
+  const Result result = Run("validate " + kDefault);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("valid"));
+}
+
+TEST_CASE("ftwin validate reports every error with file and line, exit code 2", "[cli]") {
+  const auto dir = TempDir("validate");
+  const auto file = dir / "bad.yaml";
+  std::ofstream(file) << "ftwin: 1\nname: bad\nrun: {dt: 1s, duration: 10x}\nblocks:\n"
+                         "  - {name: a, type: signal_source, value: 1, colour: red}\n";
+  const Result result = Run("validate " + file.string());
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output, Catch::Contains(file.string() + ":3:") && Catch::Contains("run.duration"));
+  CHECK_THAT(result.output, Catch::Contains(file.string() + ":5:") && Catch::Contains("blocks[0].colour: unknown key"));
+  CHECK_THAT(result.output, Catch::Contains("2 error(s); nothing was run"));
+  CHECK(Run("validate " + (dir / "missing.yaml").string()).exit_code == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ftwin run writes KPIs as JSON and CSV", "[cli]") {
+  const auto dir = TempDir("run");
+  const Result result = Run("run " + kDefault + " --duration 6h --worlds 3 --threads 2 --out " + dir.string());
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("building.final_temp_air_K"));
+  const nlohmann::json kpis = nlohmann::json::parse(ReadFile(dir / "kpis.json"));
+  CHECK(kpis["worlds"] == 3);
+  CHECK(kpis["ticks"] == 6 * 360);
+  CHECK(kpis["sim_time_s"] == 21600.0);
+  bool found = false;
+  for (const auto& kpi : kpis["kpis"])
+    if (kpi["block"] == "heater" && kpi["name"] == "output_integral") {
+      found = true;
+      CHECK(kpi["per_world"].size() == 3);
+      CHECK(kpi["value"].get<double>() > 0.0);
+    }
+  CHECK(found);
+  const std::string csv = ReadFile(dir / "kpis.csv");
+  CHECK_THAT(csv, Catch::StartsWith("block,kpi,unit,world,value\n"));
+  CHECK_THAT(csv, Catch::Contains("heater,output_integral,W*s,2,"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ftwin run rejects bad options with exit code 2", "[cli]") {
+  CHECK(Run("run " + kDefault + " --duration 5parsecs").exit_code == 2);
+  CHECK(Run("run " + kDefault + " --seed -1").exit_code == 2);
+  CHECK(Run("run " + kDefault + " --worlds 0").exit_code == 2);
+  CHECK(Run("run " + kDefault + " --duration 15s").exit_code == 2);  // not a multiple of dt
+  CHECK(Run("run /no/such/scenario.yaml").exit_code == 2);
+  CHECK(Run("fly").exit_code == 2);
+  CHECK(Run("run --help").exit_code == 0);
+}
+
+TEST_CASE("Two runs with the same seed print the same KPIs", "[cli][determinism]") {
+  const auto a = TempDir("a"), b = TempDir("b");
+  REQUIRE(Run("run " + kDefault + " --duration 1d --worlds 2 --threads 1 --quiet --out " + a.string()).exit_code == 0);
+  REQUIRE(Run("run " + kDefault + " --duration 1d --worlds 2 --threads 2 --quiet --out " + b.string()).exit_code == 0);
+  CHECK(ReadFile(a / "kpis.csv") == ReadFile(b / "kpis.csv"));
+  std::filesystem::remove_all(a);
+  std::filesystem::remove_all(b);
+}
+
+}  // namespace
