@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "bridge/cli/batch_command.h"
 #include "bridge/cli/registry.h"
 #include "bridge/cli/run_command.h"
 #include "engine/units.h"
@@ -18,7 +19,8 @@ std::string VersionText() {
 int main(int argc, char** argv) {
   using namespace ftwin;
   CLI::App app{"ftwin: digital twins of fab lines, energy plants and robot cells on one clock.\n"
-               "Exit codes: 0 ok, 1 runtime error, 2 invalid input or usage, 130 interrupted."};
+               "Exit codes: 0 ok, 1 runtime error, 2 invalid input or usage,\n"
+               "3 incomplete (batch runs failed, merge runs missing), 130 interrupted."};
   app.set_version_flag("--version", VersionText());
   app.require_subcommand(1);
 
@@ -39,6 +41,23 @@ int main(int argc, char** argv) {
   validate->add_option("scenario", validate_file, "Scenario file (YAML)")->required();
 
   CLI::App* blocks = app.add_subcommand("blocks", "List the block types this build knows");
+
+  BatchCommandOptions batch_options;
+  CLI::App* batch = app.add_subcommand("batch", "Run a parameter/seed sweep (resumable, shardable)");
+  batch->add_option("sweep", batch_options.sweep, "Sweep file (YAML)")->required();
+  batch->add_option("--out", batch_options.out_dir, "Results folder (rerun the same command to resume)");
+  batch->add_option("--jobs", batch_options.jobs, "Runs in parallel")->check(CLI::Range(1, 4096));
+  batch->add_option("--shard", batch_options.shard,
+                    "Run slice i/N (default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX "
+                    "with FTWIN_SHARD_COUNT)");
+  batch->add_flag("--dry-run", batch_options.dry_run, "List the runs of this shard and exit");
+  batch->add_flag("--quiet", batch_options.quiet, "Print nothing but errors");
+
+  std::vector<std::string> merge_inputs;
+  std::string merge_out;
+  CLI::App* merge = app.add_subcommand("merge", "Merge the result folders of sweep shards");
+  merge->add_option("shards", merge_inputs, "Shard result folders")->required();
+  merge->add_option("--out", merge_out, "Merged results folder")->required();
 
   try {
     app.parse(argc, argv);
@@ -71,6 +90,17 @@ int main(int argc, char** argv) {
     return RunScenarioCommand(run_options);
   }
   if (*validate) return ValidateScenarioCommand(validate_file);
+  if (*batch) {
+    if (!batch_options.dry_run && batch_options.out_dir.empty()) {
+      std::fprintf(stderr, "batch: --out is required (except with --dry-run)\n");
+      return kExitInvalidInput;
+    }
+    return BatchCommand(batch_options);
+  }
+  if (*merge) {
+    std::vector<std::filesystem::path> dirs(merge_inputs.begin(), merge_inputs.end());
+    return MergeCommand(dirs, merge_out);
+  }
   if (*blocks) {
     const BlockRegistry registry = MakeFullRegistry();
     for (const std::string& type : registry.TypeNames())
