@@ -35,6 +35,17 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "Worker threads (overrides run.threads)")->check(CLI::Range(1, 1024));
   run->add_option("--out", out_text, "Directory for kpis.json, kpis.csv and commands.jsonl");
   run->add_flag("--quiet", run_options.quiet, "Print nothing but errors");
+  std::string record_every_text;
+  run->add_option("--record", run_options.record_file, "Record the run to this MCAP file");
+  run->add_option("--record-every", record_every_text, "Record the state every T of simulated time (default: every tick)");
+
+  std::string replay_file;
+  CLI::App* replay = app.add_subcommand("replay", "Re-run a recording and check it reproduces bit-exactly");
+  replay->add_option("recording", replay_file, "MCAP recording")->required();
+  std::string recover_file, recover_out;
+  CLI::App* recover = app.add_subcommand("recover", "Tell what a (truncated) recording still holds");
+  recover->add_option("recording", recover_file, "MCAP recording")->required();
+  recover->add_option("--out", recover_out, "Write a repaired, complete copy here");
 
   std::string validate_file;
   CLI::App* validate = app.add_subcommand("validate", "Check a scenario completely without running it");
@@ -87,9 +98,19 @@ int main(int argc, char** argv) {
     if (worlds > 0) run_options.overrides.num_worlds = worlds;
     if (threads > 0) run_options.overrides.num_threads = threads;
     if (!out_text.empty()) run_options.out_dir = out_text;
+    if (!record_every_text.empty()) {
+      const std::optional<int64_t> every = ParseDurationNs(record_every_text);
+      if (!every || *every <= 0) {
+        std::fprintf(stderr, "--record-every: got '%s', expected %s\n", record_every_text.c_str(), kDurationUnitsHelp);
+        return kExitInvalidInput;
+      }
+      run_options.record_every_ns = *every;
+    }
     return RunScenarioCommand(run_options);
   }
   if (*validate) return ValidateScenarioCommand(validate_file);
+  if (*replay) return ReplayCommand(replay_file);
+  if (*recover) return RecoverCommand(recover_file, recover_out);
   if (*batch) {
     if (!batch_options.dry_run && batch_options.out_dir.empty()) {
       std::fprintf(stderr, "batch: --out is required (except with --dry-run)\n");

@@ -9,6 +9,7 @@
 
 #include "bridge/cli/registry.h"
 #include "engine/kpi_report.h"
+#include "engine/recorder.h"
 #include "engine/simulator.h"
 #include "engine/units.h"
 #include "gpu/cuda_device.h"
@@ -76,6 +77,23 @@ int RunScenarioCommand(const RunOptions& options) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   Simulator simulator(model);
+  std::unique_ptr<Recorder> recorder;
+  if (!options.record_file.empty()) {
+    if (options.record_every_ns % run.dt_ns != 0) {
+      std::fprintf(stderr, "--record-every: expected a multiple of dt (%s)\n", FormatDuration(run.dt_ns).c_str());
+      return kExitInvalidInput;
+    }
+    RecordOptions record;
+    record.file = options.record_file;
+    record.every_ticks = std::max<int64_t>(1, options.record_every_ns / run.dt_ns);
+    record.version = FTWIN_VERSION;
+    try {
+      recorder = std::make_unique<Recorder>(spec, options.overrides, simulator, record);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "error: %s\n", error.what());
+      return kExitRuntimeError;
+    }
+  }
   const auto start = std::chrono::steady_clock::now();
   auto last_report = start;
   // Step in chunks so the wall clock is read between ticks, never inside one.
@@ -105,6 +123,7 @@ int RunScenarioCommand(const RunOptions& options) {
       last_report = now;
     }
   }
+  if (recorder) recorder->Close();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (terminal && !options.quiet) std::printf("\n");
   std::signal(SIGINT, SIG_DFL);
@@ -137,6 +156,42 @@ int RunScenarioCommand(const RunOptions& options) {
     }
   }
   return g_interrupted ? kExitInterrupted : kExitOk;
+}
+
+int ReplayCommand(const std::filesystem::path& file) {
+  try {
+    const ReplayReport report = ReplayRecording(file, MakeFullRegistry());
+    for (const std::string& error : report.errors) std::fprintf(stderr, "error: %s\n", error.c_str());
+    if (!report.errors.empty() && report.messages_compared == 0) return kExitInvalidInput;
+    if (report.identical) {
+      std::printf("%s: replay is bit-identical (%llu state messages compared)\n", file.string().c_str(),
+                  static_cast<unsigned long long>(report.messages_compared));
+      return kExitOk;
+    }
+    std::printf("%s: replay DIFFERS after %llu identical messages: %s\n", file.string().c_str(),
+                static_cast<unsigned long long>(report.messages_compared), report.first_difference.c_str());
+    return kExitIncomplete;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return kExitRuntimeError;
+  }
+}
+
+int RecoverCommand(const std::filesystem::path& file, const std::filesystem::path& repaired) {
+  try {
+    const RecoverReport report = RecoverRecording(file, repaired);
+    for (const std::string& error : report.errors) std::fprintf(stderr, "problem: %s\n", error.c_str());
+    std::printf("%s: %s; %llu complete chunk(s), %llu message(s) readable up to sim time %.9g s; %llu byte(s) lost%s\n",
+                file.string().c_str(), report.was_complete ? "complete" : "truncated (no summary/footer)",
+                static_cast<unsigned long long>(report.chunks), static_cast<unsigned long long>(report.messages),
+                report.last_time_s, static_cast<unsigned long long>(report.lost_bytes),
+                report.was_complete ? "" : " (the unfinished chunk)");
+    if (!repaired.empty()) std::printf("repaired copy written to %s\n", repaired.string().c_str());
+    return report.errors.empty() ? kExitOk : kExitIncomplete;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return kExitRuntimeError;
+  }
 }
 
 }  // namespace ftwin

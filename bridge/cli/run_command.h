@@ -23,7 +23,15 @@ struct RunOptions {
   RunOverrides overrides;
   std::optional<std::filesystem::path> out_dir;
   bool quiet = false;
+  std::filesystem::path record_file;  ///< MCAP recording (empty = none)
+  int64_t record_every_ns = 0;        ///< 0 = every tick
 };
+
+/// `ftwin replay FILE`: re-runs a recording and checks it bit-exactly. Returns an ExitCode
+/// (0 identical, 3 differs, 2 unusable file).
+int ReplayCommand(const std::filesystem::path& file);
+/// `ftwin recover FILE [--out FIXED]`: tells what a truncated recording still holds.
+int RecoverCommand(const std::filesystem::path& file, const std::filesystem::path& repaired);
 
 /// Runs a scenario headless; prints progress and the KPI table. Returns an ExitCode.
 int RunScenarioCommand(const RunOptions& options);
