@@ -198,8 +198,10 @@ bool ResolveShard(const std::string& option, int* index, int* count, std::string
   const char* slurm_id = std::getenv("SLURM_ARRAY_TASK_ID");
   const char* slurm_count = std::getenv("SLURM_ARRAY_TASK_COUNT");
   if (slurm_id != nullptr && slurm_count != nullptr) {
-    // Arrays submitted as --array=0-(N-1), as the shipped script does.
-    return parse(slurm_id, slurm_count, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
+    // The shard is the task's position in the array: ID - MIN (arrays like --array=1-8 work too).
+    const char* slurm_min = std::getenv("SLURM_ARRAY_TASK_MIN");
+    const long position = std::strtol(slurm_id, nullptr, 10) - (slurm_min ? std::strtol(slurm_min, nullptr, 10) : 0);
+    return parse(std::to_string(position), slurm_count, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
   }
   const char* k8s_index = std::getenv("JOB_COMPLETION_INDEX");
   const char* k8s_count = std::getenv("FTWIN_SHARD_COUNT");
