@@ -1,5 +1,7 @@
 #include "engine/recorder.h"
 
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,30 +15,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 bool Observable(const FieldDesc& field) { return field.kind != FieldKind::kScratch && field.owner != "engine"; }
-
-Json FieldValue(const State& state, FieldId id, int world) {
-  const FieldDesc& field = state.schema().field(id);
-  const int64_t count = state.ElementCount(id);
-  auto element = [&](int64_t i) -> Json {
-    switch (field.dtype) {
-      case DType::kFloat64:
-        return state.World<double>(id, world)[i];
-      case DType::kFloat32:
-        return state.World<float>(id, world)[i];
-      case DType::kInt64:
-        return state.World<int64_t>(id, world)[i];
-      case DType::kInt32:
-        return state.World<int32_t>(id, world)[i];
-      case DType::kUInt8:
-        return state.World<uint8_t>(id, world)[i];
-    }
-    return nullptr;
-  };
-  if (field.shape.empty()) return element(0);
-  Json array = Json::array();
-  for (int64_t i = 0; i < count; ++i) array.push_back(element(i));
-  return array;
-}
 
 std::string JsonType(DType dtype) { return IsFloating(dtype) ? "number" : "integer"; }
 
@@ -83,18 +61,82 @@ std::string CommandJson(const Command& command) {
 
 }  // namespace
 
+namespace {
+
+// Appends the shortest text that reads back to exactly `value` (std::to_chars), or null for a
+// non-finite value (JSON has no NaN).
+void AppendNumber(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+template <class T>
+void AppendInteger(std::string& out, T value) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+void AppendElement(std::string& out, const State& state, FieldId id, DType dtype, int world, int64_t i) {
+  switch (dtype) {
+    case DType::kFloat64:
+      AppendNumber(out, state.World<double>(id, world)[i]);
+      break;
+    case DType::kFloat32:
+      AppendNumber(out, state.World<float>(id, world)[i]);
+      break;
+    case DType::kInt64:
+      AppendInteger(out, state.World<int64_t>(id, world)[i]);
+      break;
+    case DType::kInt32:
+      AppendInteger(out, state.World<int32_t>(id, world)[i]);
+      break;
+    case DType::kUInt8:
+      AppendInteger(out, static_cast<int>(state.World<uint8_t>(id, world)[i]));
+      break;
+  }
+}
+
+}  // namespace
+
 std::string EncodeBlockMessage(const Simulator& simulator, int block, int world) {
+  // Hand-written rather than through a JSON library: this runs for every block, world and
+  // recorded tick, and the text must be byte-identical on replay.
   const Model& model = simulator.model();
-  Json message;
-  message["tick"] = simulator.tick();
-  message["time_s"] = simulator.time_s();
-  message["world"] = world;
+  const State& state = simulator.state();
+  std::string out;
+  out.reserve(256);
+  out += "{\"tick\":";
+  AppendInteger(out, simulator.tick());
+  out += ",\"time_s\":";
+  AppendNumber(out, simulator.time_s());
+  out += ",\"world\":";
+  AppendInteger(out, world);
   for (FieldId id : model.binding(block).state_fields) {
     const FieldDesc& field = model.schema().field(id);
     if (!Observable(field)) continue;
-    message[field.name.substr(field.owner.size() + 1)] = FieldValue(simulator.state(), id, world);
+    out += ",\"";
+    out.append(field.name, field.owner.size() + 1, std::string::npos);  // names are identifiers
+    out += "\":";
+    const int64_t count = state.ElementCount(id);
+    if (field.shape.empty()) {
+      AppendElement(out, state, id, field.dtype, world, 0);
+    } else {
+      out += '[';
+      for (int64_t i = 0; i < count; ++i) {
+        if (i > 0) out += ',';
+        AppendElement(out, state, id, field.dtype, world, i);
+      }
+      out += ']';
+    }
   }
-  return message.dump();
+  out += '}';
+  return out;
 }
 
 struct Recorder::Channels {
