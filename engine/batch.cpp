@@ -40,14 +40,16 @@ void AppendLine(const std::filesystem::path& file, const std::string& line) {
   const ssize_t written = ::write(fd, text.data(), text.size());
   ::fsync(fd);
   ::close(fd);
-  if (written != static_cast<ssize_t>(text.size())) throw std::runtime_error("short write to " + file.string());
+  if (written != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error("short write to " + file.string());
 }
 
 // Two-sided 95 % Student-t quantiles for 1..30 degrees of freedom.
 double TQuantile95(int dof) {
-  static const double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                  2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                  2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  static const double kTable[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                  2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                  2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                  2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
   if (dof < 1) return NAN;
   return dof <= 30 ? kTable[dof - 1] : 1.96;
 }
@@ -62,13 +64,16 @@ double Percentile(std::vector<double> values, double fraction) {
 
 // results.csv and summary.json from rows (sorted by run index).
 void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
-  std::sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) { return a["index"] < b["index"]; });
+  std::sort(rows.begin(), rows.end(),
+            [](const Json& a, const Json& b) { return a["index"] < b["index"]; });
   std::vector<std::string> param_names, kpi_names;
   for (const Json& row : rows) {
     for (const auto& [name, value] : row["params"].items())
-      if (std::find(param_names.begin(), param_names.end(), name) == param_names.end()) param_names.push_back(name);
+      if (std::find(param_names.begin(), param_names.end(), name) == param_names.end())
+        param_names.push_back(name);
     for (const auto& [name, value] : row["kpis"].items())
-      if (std::find(kpi_names.begin(), kpi_names.end(), name) == kpi_names.end()) kpi_names.push_back(name);
+      if (std::find(kpi_names.begin(), kpi_names.end(), name) == kpi_names.end())
+        kpi_names.push_back(name);
   }
   auto csv_field = [](std::string text) {
     if (text.find_first_of(",\"\n") == std::string::npos) return text;
@@ -84,9 +89,11 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
   char number[64];
   for (const Json& row : rows) {
     csv += row["run"].get<std::string>() + "," + std::to_string(row["index"].get<int>()) + "," +
-           std::to_string(row["point"].get<int>()) + "," + std::to_string(row["seed"].get<uint64_t>());
+           std::to_string(row["point"].get<int>()) + "," +
+           std::to_string(row["seed"].get<uint64_t>());
     for (const std::string& name : param_names)
-      csv += "," + (row["params"].contains(name) ? csv_field(row["params"][name].get<std::string>()) : "");
+      csv += "," + (row["params"].contains(name) ? csv_field(row["params"][name].get<std::string>())
+                                                 : "");
     std::snprintf(number, sizeof number, "%.6f", row["wall_time_s"].get<double>());
     csv += std::string(",") + number + "," + row["state_hash"].get<std::string>();
     for (const std::string& name : kpi_names) {
@@ -122,7 +129,10 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
       double variance = 0;
       for (double v : values) variance += (v - mean) * (v - mean);
       const double stddev = values.size() > 1 ? std::sqrt(variance / (n - 1)) : 0.0;
-      const double half_width = values.size() > 1 ? TQuantile95(static_cast<int>(values.size()) - 1) * stddev / std::sqrt(n) : NAN;
+      const double half_width =
+          values.size() > 1
+              ? TQuantile95(static_cast<int>(values.size()) - 1) * stddev / std::sqrt(n)
+              : NAN;
       Json stats;
       stats["n"] = values.size();
       stats["mean"] = mean;
@@ -163,7 +173,7 @@ std::vector<std::string> ReadResultRows(const std::filesystem::path& file, bool 
     const size_t newline = text.find('\n', position);
     if (newline == std::string::npos) break;  // torn last line
     const std::string line = text.substr(position, newline - position);
-    if (!Json::accept(line)) break;           // torn or corrupted: stop at the last good row
+    if (!Json::accept(line)) break;  // torn or corrupted: stop at the last good row
     rows.push_back(line);
     position = newline + 1;
     good_end = position;
@@ -173,14 +183,16 @@ std::vector<std::string> ReadResultRows(const std::filesystem::path& file, bool 
 }
 
 bool ResolveShard(const std::string& option, int* index, int* count, std::string* error) {
-  auto parse = [&](const std::string& index_text, const std::string& count_text, const std::string& source) {
+  auto parse = [&](const std::string& index_text, const std::string& count_text,
+                   const std::string& source) {
     char* end1 = nullptr;
     char* end2 = nullptr;
     const long i = std::strtol(index_text.c_str(), &end1, 10);
     const long n = std::strtol(count_text.c_str(), &end2, 10);
-    if (index_text.empty() || count_text.empty() || *end1 != '\0' || *end2 != '\0' || n < 1 || n > 1'000'000 ||
-        i < 0 || i >= n) {
-      *error = source + ": got '" + index_text + "/" + count_text + "', expected i/N with 0 <= i < N";
+    if (index_text.empty() || count_text.empty() || *end1 != '\0' || *end2 != '\0' || n < 1 ||
+        n > 1'000'000 || i < 0 || i >= n) {
+      *error =
+          source + ": got '" + index_text + "/" + count_text + "', expected i/N with 0 <= i < N";
       return false;
     }
     *index = static_cast<int>(i);
@@ -200,14 +212,18 @@ bool ResolveShard(const std::string& option, int* index, int* count, std::string
   if (slurm_id != nullptr && slurm_count != nullptr) {
     // The shard is the task's position in the array: ID - MIN (arrays like --array=1-8 work too).
     const char* slurm_min = std::getenv("SLURM_ARRAY_TASK_MIN");
-    const long position = std::strtol(slurm_id, nullptr, 10) - (slurm_min ? std::strtol(slurm_min, nullptr, 10) : 0);
-    return parse(std::to_string(position), slurm_count, "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
+    const long position =
+        std::strtol(slurm_id, nullptr, 10) - (slurm_min ? std::strtol(slurm_min, nullptr, 10) : 0);
+    return parse(std::to_string(position), slurm_count,
+                 "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT");
   }
   const char* k8s_index = std::getenv("JOB_COMPLETION_INDEX");
   const char* k8s_count = std::getenv("FTWIN_SHARD_COUNT");
   if (k8s_index != nullptr) {
     if (k8s_count == nullptr) {
-      *error = "JOB_COMPLETION_INDEX is set but FTWIN_SHARD_COUNT is not (set it to the Job's completions)";
+      *error =
+          "JOB_COMPLETION_INDEX is set but FTWIN_SHARD_COUNT is not (set it to the Job's "
+          "completions)";
       return false;
     }
     return parse(k8s_index, k8s_count, "JOB_COMPLETION_INDEX/FTWIN_SHARD_COUNT");
@@ -230,8 +246,8 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
   Diagnostics diagnostics;
   std::vector<std::string> texts(all_runs.size());
   for (const SweepRun* run : runs) {
-    texts[static_cast<size_t>(run->index)] =
-        ApplyScenarioOverrides(scenario_text, run->params, sweep.file.string() + " run " + run->id, &diagnostics);
+    texts[static_cast<size_t>(run->index)] = ApplyScenarioOverrides(
+        scenario_text, run->params, sweep.file.string() + " run " + run->id, &diagnostics);
   }
   if (!diagnostics.ok()) throw InputError(diagnostics);
   for (const SweepRun* run : runs) {
@@ -253,10 +269,12 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
   if (std::filesystem::exists(manifest_file)) {
     const Json previous = Json::parse(ReadText(manifest_file), nullptr, false);
     if (previous.is_discarded() || previous.value("sweep_hash", "") != Hex(sweep_hash) ||
-        previous.value("shard", "") != std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count)) {
+        previous.value("shard", "") !=
+            std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count)) {
       Diagnostics mismatch;
       mismatch.Add({options.out_dir.string(), 0, 0}, "sweep.json", "",
-                   "this folder holds results of another sweep, sweep version or shard: use a new --out folder");
+                   "this folder holds results of another sweep, sweep version or shard: use a new "
+                   "--out folder");
       throw InputError(mismatch);
     }
   }
@@ -265,7 +283,8 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
   manifest["sweep_file"] = sweep.file.string();
   manifest["sweep_hash"] = Hex(sweep_hash);
   manifest["total_runs"] = all_runs.size();
-  manifest["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
+  manifest["shard"] =
+      std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
   manifest["runs_in_shard"] = runs.size();
   manifest["ftwin_version"] = options.version;
   WriteFileAtomic(manifest_file, manifest.dump(2) + "\n");
@@ -299,18 +318,21 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
   auto report = [&](bool final_line) {
     // Called with the mutex held.
     const auto now = std::chrono::steady_clock::now();
-    if (options.quiet || (!final_line && std::chrono::duration<double>(now - last_report).count() < (terminal ? 0.2 : 2.0)))
+    if (options.quiet || (!final_line && std::chrono::duration<double>(now - last_report).count() <
+                                             (terminal ? 0.2 : 2.0)))
       return;
     last_report = now;
     const int finished = summary.completed + summary.failed;
     const double elapsed = std::chrono::duration<double>(now - start).count();
-    const double eta = finished > 0 ? elapsed / finished * (static_cast<double>(pending.size()) - finished) : 0.0;
+    const double eta =
+        finished > 0 ? elapsed / finished * (static_cast<double>(pending.size()) - finished) : 0.0;
     if (terminal)
       std::printf("\r  runs %d/%zu done, %d failed, %d skipped, ETA %.0fs   %s", summary.completed,
                   pending.size(), summary.failed, summary.skipped, eta, final_line ? "\n" : "");
     else
-      std::printf("progress: done=%d failed=%d skipped=%d pending=%zu eta_s=%.1f\n", summary.completed,
-                  summary.failed, summary.skipped, pending.size() - static_cast<size_t>(finished), eta);
+      std::printf("progress: done=%d failed=%d skipped=%d pending=%zu eta_s=%.1f\n",
+                  summary.completed, summary.failed, summary.skipped,
+                  pending.size() - static_cast<size_t>(finished), eta);
     std::fflush(stdout);
   };
 
@@ -340,12 +362,14 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
         Simulator simulator(loaded.model);
         simulator.Step(loaded.model->run().duration_ns / loaded.model->run().dt_ns);
         Json kpis = Json::object();
-        for (const KpiEntry& kpi : simulator.ComputeKpis()) kpis[kpi.block + "." + kpi.desc.name] = kpi.aggregate;
+        for (const KpiEntry& kpi : simulator.ComputeKpis())
+          kpis[kpi.block + "." + kpi.desc.name] = kpi.aggregate;
         row["kpis"] = kpis;
         row["worlds"] = loaded.model->run().num_worlds;
         row["world_resets"] = simulator.total_resets();
         row["state_hash"] = Hex(simulator.state().Hash());
-        row["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+        row["wall_time_s"] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
         std::lock_guard<std::mutex> lock(mutex);
         AppendLine(results_file, row.dump());
         rows.push_back(std::move(row));
@@ -386,21 +410,24 @@ MergeReport MergeBatches(const std::vector<std::filesystem::path>& shard_dirs,
       continue;
     }
     const Json manifest = Json::parse(ReadText(manifest_file), nullptr, false);
-    if (manifest.is_discarded() || !manifest.contains("sweep_hash") || !manifest.contains("shard")) {
+    if (manifest.is_discarded() || !manifest.contains("sweep_hash") ||
+        !manifest.contains("shard")) {
       report.problems.push_back(manifest_file.string() + ": malformed");
       continue;
     }
     if (sweep_hash.empty()) sweep_hash = manifest["sweep_hash"].get<std::string>();
     if (manifest["sweep_hash"].get<std::string>() != sweep_hash) {
       report.problems.push_back(dir.string() + ": results of a different sweep (hash " +
-                                manifest["sweep_hash"].get<std::string>() + " vs " + sweep_hash + ")");
+                                manifest["sweep_hash"].get<std::string>() + " vs " + sweep_hash +
+                                ")");
       continue;
     }
     report.total = manifest["total_runs"].get<int>();
     const std::string shard = manifest["shard"].get<std::string>();
     const int count = std::stoi(shard.substr(shard.find('/') + 1));
     if (shard_count == 0) shard_count = count;
-    if (count != shard_count) report.problems.push_back(dir.string() + ": shard " + shard + " of a different split");
+    if (count != shard_count)
+      report.problems.push_back(dir.string() + ": shard " + shard + " of a different split");
     shards_seen.insert(std::stoi(shard.substr(0, shard.find('/'))));
     for (const std::string& line : ReadResultRows(dir / "results.jsonl", false)) {
       Json row = Json::parse(line);
@@ -419,7 +446,9 @@ MergeReport MergeBatches(const std::vector<std::filesystem::path>& shard_dirs,
     std::snprintf(id, sizeof id, "r%06d", index);
     if (rows.count(id) == 0) {
       report.missing_runs.push_back(id);
-      if (shard_count > 0) missing_shards.insert(std::to_string(index % shard_count) + "/" + std::to_string(shard_count));
+      if (shard_count > 0)
+        missing_shards.insert(std::to_string(index % shard_count) + "/" +
+                              std::to_string(shard_count));
     }
   }
   report.missing_shards.assign(missing_shards.begin(), missing_shards.end());

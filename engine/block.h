@@ -85,7 +85,8 @@ class GraphBuilder;
 /// prefixes them with the block name ("room.temp_K").
 class BlockDeclaration {
  public:
-  BlockDeclaration(GraphBuilder* builder, int block_index) : builder_(builder), block_(block_index) {}
+  BlockDeclaration(GraphBuilder* builder, int block_index)
+      : builder_(builder), block_(block_index) {}
 
   /// Declares an input port; returns its index for BlockIo::In.
   int AddInput(PortDesc port);

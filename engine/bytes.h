@@ -57,7 +57,8 @@ class ByteReader {
   template <class T>
   void Vector(std::vector<T>* values) {
     const uint64_t count = Value<uint64_t>();
-    if (count > (size_ - position_) / sizeof(T)) throw std::runtime_error("snapshot data is truncated");
+    if (count > (size_ - position_) / sizeof(T))
+      throw std::runtime_error("snapshot data is truncated");
     values->resize(count);
     if (count > 0) Raw(values->data(), count * sizeof(T));
   }

@@ -37,7 +37,8 @@ std::optional<ResolvedCommand> ResolveCommand(const Model& model, const Command&
   ResolvedCommand resolved;
   resolved.command = command;
   if (command.world < -1 || command.world >= model.run().num_worlds) {
-    *error = "world " + std::to_string(command.world) + " does not exist (expected -1 for all, or 0.." +
+    *error = "world " + std::to_string(command.world) +
+             " does not exist (expected -1 for all, or 0.." +
              std::to_string(model.run().num_worlds - 1) + ")";
     return std::nullopt;
   }
@@ -122,7 +123,8 @@ std::optional<ResolvedCommand> ResolveCommand(const Model& model, const Command&
     }
     const std::string index_text = target.substr(open + 1, target.size() - open - 2);
     if (index_text.empty() ||
-        !std::all_of(index_text.begin(), index_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        !std::all_of(index_text.begin(), index_text.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) ||
         index_text.size() > 12) {
       *error = "target '" + target + "': element index must be a non-negative integer";
       return std::nullopt;
@@ -179,8 +181,9 @@ void CommandQueue::TakeDue(int64_t tick, std::vector<ResolvedCommand>* out) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (pending_.empty()) return;
   // Stable partition keeps submission order among due commands and among pending ones.
-  auto split = std::stable_partition(pending_.begin(), pending_.end(),
-                                     [tick](const ResolvedCommand& c) { return c.command.tick <= tick; });
+  auto split =
+      std::stable_partition(pending_.begin(), pending_.end(),
+                            [tick](const ResolvedCommand& c) { return c.command.tick <= tick; });
   std::move(pending_.begin(), split, std::back_inserter(*out));
   pending_.erase(pending_.begin(), split);
 }
@@ -236,7 +239,8 @@ std::vector<Command> CommandLog::ParseJsonLines(const std::string& text, const s
       if (json.contains("origin")) command.origin = json.at("origin").get<std::string>();
       commands.push_back(std::move(command));
     } catch (const nlohmann::json::exception& error) {
-      diagnostics.Add(location, "", "", std::string("expected a command log entry: ") + error.what());
+      diagnostics.Add(location, "", "",
+                      std::string("expected a command log entry: ") + error.what());
     }
   }
   if (!diagnostics.ok()) throw InputError(diagnostics);

@@ -33,7 +33,7 @@ struct Command {
 struct ResolvedCommand {
   enum class Kind : uint8_t { kSetField, kBlockCommand, kFault };
   Kind kind = Kind::kSetField;
-  Command command;               ///< as submitted (tick possibly moved to the applied tick)
+  Command command;                ///< as submitted (tick possibly moved to the applied tick)
   FieldId field = kInvalidField;  ///< kSetField
   int64_t element = -1;           ///< kSetField: one element, or -1 for the whole field
   int block = -1;                 ///< kBlockCommand, kFault

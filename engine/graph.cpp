@@ -169,8 +169,8 @@ int GraphBuilder::AddBlock(std::unique_ptr<Block> block, SourceLocation location
   return index;
 }
 
-void GraphBuilder::Connect(const std::string& from, const std::string& to,
-                           SourceLocation location, bool delayed) {
+void GraphBuilder::Connect(const std::string& from, const std::string& to, SourceLocation location,
+                           bool delayed) {
   connections_.push_back({from, to, std::move(location), delayed});
 }
 

@@ -20,10 +20,10 @@ struct FaultSpec {
   std::string block;
   std::string fault;
   std::vector<std::pair<std::string, double>> params;  ///< by name; missing ones take defaults
-  int64_t at_ns = -1;             ///< fixed onset time, or -1 for a random fault
-  int64_t mean_interval_ns = 0;   ///< random faults: mean time between onsets
-  int64_t duration_ns = 0;        ///< 0 = permanent
-  std::vector<int> worlds;        ///< empty = all
+  int64_t at_ns = -1;            ///< fixed onset time, or -1 for a random fault
+  int64_t mean_interval_ns = 0;  ///< random faults: mean time between onsets
+  int64_t duration_ns = 0;       ///< 0 = permanent
+  std::vector<int> worlds;       ///< empty = all
   SourceLocation location;
 };
 
@@ -52,8 +52,7 @@ class GraphBuilder {
     SourceLocation location;
     bool delayed = false;
   };
-  void AddError(SourceLocation location, std::string key, std::string value,
-                std::string expected) {
+  void AddError(SourceLocation location, std::string key, std::string value, std::string expected) {
     diagnostics_.Add(std::move(location), std::move(key), std::move(value), std::move(expected));
   }
   std::shared_ptr<Model> model_;

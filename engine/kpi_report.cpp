@@ -21,22 +21,23 @@ std::string Exact(double value) {
 
 std::string FormatKpiTable(const std::vector<KpiEntry>& kpis, int num_worlds) {
   size_t name_width = 10;
-  for (const KpiEntry& kpi : kpis) name_width = std::max(name_width, kpi.block.size() + 1 + kpi.desc.name.size());
+  for (const KpiEntry& kpi : kpis)
+    name_width = std::max(name_width, kpi.block.size() + 1 + kpi.desc.name.size());
   std::string text;
   char line[512];
-  std::snprintf(line, sizeof line, "%-*s %14s  %-10s%s\n", static_cast<int>(name_width), "KPI", "value",
-                "unit", num_worlds > 1 ? "  (across worlds: agg  std  min  max)" : "");
+  std::snprintf(line, sizeof line, "%-*s %14s  %-10s%s\n", static_cast<int>(name_width), "KPI",
+                "value", "unit", num_worlds > 1 ? "  (across worlds: agg  std  min  max)" : "");
   text += line;
   for (const KpiEntry& kpi : kpis) {
     const std::string name = kpi.block + "." + kpi.desc.name;
     if (num_worlds > 1)
-      std::snprintf(line, sizeof line, "%-*s %14s  %-10s  %s  %s  %s  %s\n", static_cast<int>(name_width),
-                    name.c_str(), Number(kpi.aggregate).c_str(), kpi.desc.unit.c_str(),
-                    KpiAggregationName(kpi.desc.across_worlds), Number(kpi.stddev).c_str(),
-                    Number(kpi.min).c_str(), Number(kpi.max).c_str());
+      std::snprintf(line, sizeof line, "%-*s %14s  %-10s  %s  %s  %s  %s\n",
+                    static_cast<int>(name_width), name.c_str(), Number(kpi.aggregate).c_str(),
+                    kpi.desc.unit.c_str(), KpiAggregationName(kpi.desc.across_worlds),
+                    Number(kpi.stddev).c_str(), Number(kpi.min).c_str(), Number(kpi.max).c_str());
     else
-      std::snprintf(line, sizeof line, "%-*s %14s  %s\n", static_cast<int>(name_width), name.c_str(),
-                    Number(kpi.aggregate).c_str(), kpi.desc.unit.c_str());
+      std::snprintf(line, sizeof line, "%-*s %14s  %s\n", static_cast<int>(name_width),
+                    name.c_str(), Number(kpi.aggregate).c_str(), kpi.desc.unit.c_str());
     text += line;
   }
   return text;
@@ -77,9 +78,10 @@ std::string KpisToCsv(const std::vector<KpiEntry>& kpis) {
   std::string text = "block,kpi,unit,world,value\n";
   for (const KpiEntry& kpi : kpis) {
     for (size_t w = 0; w < kpi.per_world.size(); ++w)
-      text += kpi.block + "," + kpi.desc.name + "," + kpi.desc.unit + "," + std::to_string(w) + "," +
-              Exact(kpi.per_world[w]) + "\n";
-    text += kpi.block + "," + kpi.desc.name + "," + kpi.desc.unit + ",all," + Exact(kpi.aggregate) + "\n";
+      text += kpi.block + "," + kpi.desc.name + "," + kpi.desc.unit + "," + std::to_string(w) +
+              "," + Exact(kpi.per_world[w]) + "\n";
+    text += kpi.block + "," + kpi.desc.name + "," + kpi.desc.unit + ",all," + Exact(kpi.aggregate) +
+            "\n";
   }
   return text;
 }

@@ -80,7 +80,8 @@ std::string Record(uint8_t opcode, const std::string& content) {
 }  // namespace
 
 uint32_t Crc32(const void* data, size_t size, uint32_t crc) {
-  return static_cast<uint32_t>(::crc32(crc, static_cast<const Bytef*>(data), static_cast<uInt>(size)));
+  return static_cast<uint32_t>(
+      ::crc32(crc, static_cast<const Bytef*>(data), static_cast<uInt>(size)));
 }
 
 // ---------------------------------------------------------------- writer
@@ -124,18 +125,24 @@ std::string McapWriter::SchemaRecord(uint16_t id) const {
 std::string McapWriter::ChannelRecord(uint16_t id) const {
   const ChannelInfo& channel = channels_.at(id);
   Encoder content;
-  content.U16(id).U16(channel.schema_id).Str(channel.topic).Str(channel.encoding).StringMap(channel.metadata);
+  content.U16(id)
+      .U16(channel.schema_id)
+      .Str(channel.topic)
+      .Str(channel.encoding)
+      .StringMap(channel.metadata);
   return Record(kChannel, content.bytes());
 }
 
-uint16_t McapWriter::AddSchema(const std::string& name, const std::string& encoding, const std::string& data) {
+uint16_t McapWriter::AddSchema(const std::string& name, const std::string& encoding,
+                               const std::string& data) {
   const uint16_t id = static_cast<uint16_t>(schemas_.size() + 1);
   schemas_[id] = {name, encoding, data};
   chunk_records_ += SchemaRecord(id);  // inside the chunk stream, before any message using it
   return id;
 }
 
-uint16_t McapWriter::AddChannel(uint16_t schema_id, const std::string& topic, const std::string& message_encoding,
+uint16_t McapWriter::AddChannel(uint16_t schema_id, const std::string& topic,
+                                const std::string& message_encoding,
                                 const std::map<std::string, std::string>& metadata) {
   const uint16_t id = static_cast<uint16_t>(channels_.size() + 1);
   channels_[id] = {schema_id, topic, message_encoding, metadata};
@@ -144,12 +151,17 @@ uint16_t McapWriter::AddChannel(uint16_t schema_id, const std::string& topic, co
 }
 
 void McapWriter::WriteMessage(uint16_t channel_id, uint64_t log_time_ns, const std::string& data) {
-  if (chunk_message_index_.empty()) chunk_start_time_ = chunk_end_time_ = log_time_ns;  // first in chunk
+  if (chunk_message_index_.empty())
+    chunk_start_time_ = chunk_end_time_ = log_time_ns;  // first in chunk
   chunk_start_time_ = std::min(chunk_start_time_, log_time_ns);
   chunk_end_time_ = std::max(chunk_end_time_, log_time_ns);
   chunk_message_index_[channel_id].emplace_back(log_time_ns, chunk_records_.size());
   Encoder content;
-  content.U16(channel_id).U32(sequence_[channel_id]++).U64(log_time_ns).U64(log_time_ns).Append(data);
+  content.U16(channel_id)
+      .U32(sequence_[channel_id]++)
+      .U64(log_time_ns)
+      .U64(log_time_ns)
+      .Append(data);
   chunk_records_ += Record(kMessage, content.bytes());
   ++message_count_;
   ++channel_message_counts_[channel_id];
@@ -187,8 +199,8 @@ void McapWriter::FlushChunk() {
   std::fflush(file_);  // a complete chunk is in the file even if the process is killed now
 }
 
-void McapWriter::AddAttachment(const std::string& name, const std::string& media_type, const std::string& data,
-                               uint64_t log_time_ns) {
+void McapWriter::AddAttachment(const std::string& name, const std::string& media_type,
+                               const std::string& data, uint64_t log_time_ns) {
   FlushChunk();
   Encoder content;
   content.U64(log_time_ns).U64(log_time_ns).Str(name).Str(media_type).Bytes64(data);
@@ -198,7 +210,8 @@ void McapWriter::AddAttachment(const std::string& name, const std::string& media
   std::fflush(file_);
 }
 
-void McapWriter::AddMetadata(const std::string& name, const std::map<std::string, std::string>& values) {
+void McapWriter::AddMetadata(const std::string& name,
+                             const std::map<std::string, std::string>& values) {
   FlushChunk();
   Encoder content;
   content.Str(name).StringMap(values);
@@ -248,7 +261,9 @@ void McapWriter::Close() {
   group(kChunkIndex, records);
   Encoder statistics;
   statistics.U64(message_count_).U16(static_cast<uint16_t>(schemas_.size()));
-  statistics.U32(static_cast<uint32_t>(channels_.size())).U32(attachment_count_).U32(metadata_count_);
+  statistics.U32(static_cast<uint32_t>(channels_.size()))
+      .U32(attachment_count_)
+      .U32(metadata_count_);
   statistics.U32(static_cast<uint32_t>(chunk_indexes_.size()));
   statistics.U64(message_count_ == 0 ? 0 : message_start_time_).U64(message_end_time_);
   statistics.U16U64Map(channel_message_counts_);
@@ -378,12 +393,15 @@ void ReadChunkBody(const std::string& body, McapContents& out) {
       message.publish_time = record.Get<uint64_t>();
       message.data = record.Rest();
       if (out.channels.count(message.channel_id) == 0)
-        out.errors.push_back("message on channel " + std::to_string(message.channel_id) + " before its Channel record");
+        out.errors.push_back("message on channel " + std::to_string(message.channel_id) +
+                             " before its Channel record");
       out.messages.push_back(std::move(message));
     } else {
-      out.errors.push_back("unexpected record opcode " + std::to_string(opcode) + " inside a chunk");
+      out.errors.push_back("unexpected record opcode " + std::to_string(opcode) +
+                           " inside a chunk");
     }
-    if (record.failed) out.errors.push_back("malformed record (opcode " + std::to_string(opcode) + ") in a chunk");
+    if (record.failed)
+      out.errors.push_back("malformed record (opcode " + std::to_string(opcode) + ") in a chunk");
   }
 }
 
@@ -441,13 +459,16 @@ McapContents ReadMcap(const std::filesystem::path& path) {
           break;
         }
         if (!compression.empty()) {
-          out.errors.push_back("chunk compression '" + compression + "' is not supported by this reader");
+          out.errors.push_back("chunk compression '" + compression +
+                               "' is not supported by this reader");
           break;
         }
         if (body.size() != uncompressed_size)
-          out.errors.push_back("chunk at offset " + std::to_string(record_start) + ": size mismatch");
+          out.errors.push_back("chunk at offset " + std::to_string(record_start) +
+                               ": size mismatch");
         if (crc != 0 && Crc32(body.data(), body.size()) != crc)
-          out.errors.push_back("chunk at offset " + std::to_string(record_start) + ": CRC mismatch");
+          out.errors.push_back("chunk at offset " + std::to_string(record_start) +
+                               ": CRC mismatch");
         ReadChunkBody(body, out);
         chunk_offsets.emplace_back(record_start, 9 + length);
         ++out.chunk_count;
@@ -467,7 +488,8 @@ McapContents ReadMcap(const std::filesystem::path& path) {
         attachment.data = record.Take(record.Get<uint64_t>());
         const size_t crc_position = record.position();
         const uint32_t crc = record.Get<uint32_t>();
-        if (!record.failed && crc != 0 && Crc32(file.data() + record_start + 9, crc_position) != crc)
+        if (!record.failed && crc != 0 &&
+            Crc32(file.data() + record_start + 9, crc_position) != crc)
           out.errors.push_back("attachment '" + attachment.name + "': CRC mismatch");
         out.attachments.push_back(std::move(attachment));
         break;
@@ -479,7 +501,8 @@ McapContents ReadMcap(const std::filesystem::path& path) {
       }
       case kDataEnd: {
         const uint32_t crc = record.Get<uint32_t>();
-        if (crc != 0 && Crc32(file.data(), record_start) != crc) out.errors.push_back("data section CRC mismatch");
+        if (crc != 0 && Crc32(file.data(), record_start) != crc)
+          out.errors.push_back("data section CRC mismatch");
         in_summary = true;
         summary_start = position;
         break;
@@ -492,7 +515,9 @@ McapContents ReadMcap(const std::filesystem::path& path) {
         bool found = false;
         for (const auto& [chunk_offset, chunk_size] : chunk_offsets)
           found = found || (chunk_offset == offset && chunk_size == chunk_length);
-        if (!found) out.errors.push_back("chunk index points at no chunk (offset " + std::to_string(offset) + ")");
+        if (!found)
+          out.errors.push_back("chunk index points at no chunk (offset " + std::to_string(offset) +
+                               ")");
         break;
       }
       case kStatistics:
@@ -506,7 +531,8 @@ McapContents ReadMcap(const std::filesystem::path& path) {
         if (footer_summary_start != 0 && footer_summary_start != summary_start)
           out.errors.push_back("footer summary_start does not match the summary section");
         if (crc != 0 && footer_summary_start != 0 &&
-            Crc32(file.data() + footer_summary_start, record_start + 9 + 16 - footer_summary_start) != crc)
+            Crc32(file.data() + footer_summary_start,
+                  record_start + 9 + 16 - footer_summary_start) != crc)
           out.errors.push_back("summary CRC mismatch");
         if (file.size() - position != 8 || std::memcmp(file.data() + position, kMagic, 8) != 0)
           out.errors.push_back("missing trailing magic after the footer");
@@ -518,15 +544,17 @@ McapContents ReadMcap(const std::filesystem::path& path) {
       default:
         break;  // unknown opcodes are skipped, as the specification requires
     }
-    if (record.failed) out.errors.push_back("record with opcode " + std::to_string(opcode) + " is malformed");
+    if (record.failed)
+      out.errors.push_back("record with opcode " + std::to_string(opcode) + " is malformed");
     out.valid_prefix_bytes = position;
   }
-  if (!out.complete) out.errors.push_back("file is incomplete: no valid footer (truncated at byte " +
-                                          std::to_string(out.valid_prefix_bytes) + " of " +
-                                          std::to_string(file.size()) + ")");
+  if (!out.complete)
+    out.errors.push_back("file is incomplete: no valid footer (truncated at byte " +
+                         std::to_string(out.valid_prefix_bytes) + " of " +
+                         std::to_string(file.size()) + ")");
   if (out.has_statistics && out.statistics_message_count != out.messages.size())
-    out.errors.push_back("statistics count " + std::to_string(out.statistics_message_count) + " messages, found " +
-                         std::to_string(out.messages.size()));
+    out.errors.push_back("statistics count " + std::to_string(out.statistics_message_count) +
+                         " messages, found " + std::to_string(out.messages.size()));
   return out;
 }
 

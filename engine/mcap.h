@@ -20,8 +20,8 @@ uint32_t Crc32(const void* data, size_t size, uint32_t crc = 0);
 class McapWriter {
  public:
   /// Opens `path` for writing and writes the magic and Header record. Throws on I/O errors.
-  McapWriter(const std::filesystem::path& path, const std::string& profile, const std::string& library,
-             size_t chunk_size_bytes = 1 << 20);
+  McapWriter(const std::filesystem::path& path, const std::string& profile,
+             const std::string& library, size_t chunk_size_bytes = 1 << 20);
   ~McapWriter();
   McapWriter(const McapWriter&) = delete;
   McapWriter& operator=(const McapWriter&) = delete;
@@ -29,13 +29,14 @@ class McapWriter {
   /// Registers a schema (e.g. encoding "jsonschema"); returns its id (>= 1).
   uint16_t AddSchema(const std::string& name, const std::string& encoding, const std::string& data);
   /// Registers a channel on a schema; returns its id.
-  uint16_t AddChannel(uint16_t schema_id, const std::string& topic, const std::string& message_encoding,
+  uint16_t AddChannel(uint16_t schema_id, const std::string& topic,
+                      const std::string& message_encoding,
                       const std::map<std::string, std::string>& metadata = {});
   /// Appends a message to the current chunk (flushed when it reaches the chunk size).
   void WriteMessage(uint16_t channel_id, uint64_t log_time_ns, const std::string& data);
   /// An attachment (written outside chunks, immediately).
-  void AddAttachment(const std::string& name, const std::string& media_type, const std::string& data,
-                     uint64_t log_time_ns = 0);
+  void AddAttachment(const std::string& name, const std::string& media_type,
+                     const std::string& data, uint64_t log_time_ns = 0);
   /// A metadata record (written immediately).
   void AddMetadata(const std::string& name, const std::map<std::string, std::string>& values);
   /// Writes the open chunk now (so everything so far survives a crash).
@@ -107,7 +108,7 @@ struct McapContents {
   std::vector<McapAttachment> attachments;
   std::map<std::string, std::map<std::string, std::string>> metadata;
   uint32_t chunk_count = 0;
-  bool complete = false;           ///< Data End, summary and footer present and valid
+  bool complete = false;  ///< Data End, summary and footer present and valid
   bool has_statistics = false;
   uint64_t statistics_message_count = 0;
   uint64_t valid_prefix_bytes = 0;  ///< bytes up to the end of the last complete record

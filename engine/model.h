@@ -26,7 +26,7 @@ struct RunConfig {
 struct ScheduledFault {
   int block = 0;
   int fault = 0;
-  std::vector<double> params;      ///< one per FaultDesc::params, defaults filled in
+  std::vector<double> params;  ///< one per FaultDesc::params, defaults filled in
   bool random = false;
   int64_t start_tick = 0;          ///< fixed faults: first tick it is active
   double mean_interval_ticks = 0;  ///< random faults: mean ticks between onsets

@@ -19,8 +19,8 @@ std::string DescribeRange(const NumberRange& range) {
   const bool has_lower = std::isfinite(range.lower);
   const bool has_upper = std::isfinite(range.upper);
   if (has_lower && has_upper)
-    text = std::string("a number in ") + (range.lower_open ? "(" : "[") + FormatNumber(range.lower) +
-           ", " + FormatNumber(range.upper) + "]";
+    text = std::string("a number in ") + (range.lower_open ? "(" : "[") +
+           FormatNumber(range.lower) + ", " + FormatNumber(range.upper) + "]";
   else if (has_lower)
     text = std::string("a number ") + (range.lower_open ? "> " : ">= ") + FormatNumber(range.lower);
   else if (has_upper)
@@ -63,7 +63,8 @@ ParamReader::ParamReader(YAML::Node node, std::string file, std::string path,
       diagnostics_(diagnostics),
       base_dir_(std::move(base_dir)) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
-    diagnostics_->Add(NodeLocation(node_, file_), path_, NodeText(node_), "expected a mapping (key: value)");
+    diagnostics_->Add(NodeLocation(node_, file_), path_, NodeText(node_),
+                      "expected a mapping (key: value)");
     valid_ = false;
   }
 }
@@ -93,7 +94,8 @@ SourceLocation ParamReader::LocationOf(const std::string& key) const {
   return NodeLocation(node_, file_);
 }
 
-void ParamReader::Error(const std::string& key, const std::string& value, const std::string& expected) {
+void ParamReader::Error(const std::string& key, const std::string& value,
+                        const std::string& expected) {
   diagnostics_->Add(LocationOf(key), KeyPath(key), value, expected);
 }
 
@@ -122,10 +124,12 @@ double ParamReader::RequiredNumber(const std::string& key, const NumberRange& ra
   return Number(key, 0.0, range);
 }
 
-int64_t ParamReader::Integer(const std::string& key, int64_t default_value, int64_t lower, int64_t upper) {
+int64_t ParamReader::Integer(const std::string& key, int64_t default_value, int64_t lower,
+                             int64_t upper) {
   const YAML::Node child = Get(key);
   if (!child.IsDefined() || child.IsNull()) return default_value;
-  const std::string expected = "an integer in [" + std::to_string(lower) + ", " + std::to_string(upper) + "]";
+  const std::string expected =
+      "an integer in [" + std::to_string(lower) + ", " + std::to_string(upper) + "]";
   if (!child.IsScalar()) {
     Error(key, NodeText(child), "expected " + expected);
     return default_value;
@@ -134,7 +138,8 @@ int64_t ParamReader::Integer(const std::string& key, int64_t default_value, int6
   char* end = nullptr;
   errno = 0;
   const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size() || errno != 0 || value < lower || value > upper) {
+  if (text.empty() || end != text.c_str() + text.size() || errno != 0 || value < lower ||
+      value > upper) {
     Error(key, text, "expected " + expected);
     return default_value;
   }
@@ -144,8 +149,9 @@ int64_t ParamReader::Integer(const std::string& key, int64_t default_value, int6
 int64_t ParamReader::RequiredInteger(const std::string& key, int64_t lower, int64_t upper) {
   if (!Has(key)) {
     used_.insert(key);
-    Error(key, "", "missing required key: expected an integer in [" + std::to_string(lower) + ", " +
-                       std::to_string(upper) + "]");
+    Error(key, "",
+          "missing required key: expected an integer in [" + std::to_string(lower) + ", " +
+              std::to_string(upper) + "]");
     return lower;
   }
   return Integer(key, lower, lower, upper);
@@ -225,7 +231,8 @@ std::vector<double> ParamReader::NumberList(const std::string& key, const Number
   const YAML::Node child = Get(key);
   std::vector<double> values;
   if (!child.IsDefined() || child.IsNull()) {
-    if (required) Error(key, "", "missing required key: expected a list of " + DescribeRange(range));
+    if (required)
+      Error(key, "", "missing required key: expected a list of " + DescribeRange(range));
     return values;
   }
   if (!child.IsSequence()) {
@@ -236,17 +243,20 @@ std::vector<double> ParamReader::NumberList(const std::string& key, const Number
     const YAML::Node item = child[i];
     double value = 0;
     const std::string item_path = KeyPath(key) + "[" + std::to_string(i) + "]";
-    const bool parsed = item.IsScalar() && ParseDouble(item.Scalar(), &value) && std::isfinite(value);
+    const bool parsed =
+        item.IsScalar() && ParseDouble(item.Scalar(), &value) && std::isfinite(value);
     const bool below = range.lower_open ? !(value > range.lower) : !(value >= range.lower);
     if (!parsed || below || value > range.upper) {
-      diagnostics_->Add(NodeLocation(item, file_), item_path, NodeText(item), "expected " + DescribeRange(range));
+      diagnostics_->Add(NodeLocation(item, file_), item_path, NodeText(item),
+                        "expected " + DescribeRange(range));
       continue;
     }
     values.push_back(value);
   }
   if (child.size() < min_size || child.size() > max_size) {
-    std::string count = max_size == SIZE_MAX ? "at least " + std::to_string(min_size)
-                                             : std::to_string(min_size) + " to " + std::to_string(max_size);
+    std::string count = max_size == SIZE_MAX
+                            ? "at least " + std::to_string(min_size)
+                            : std::to_string(min_size) + " to " + std::to_string(max_size);
     if (min_size == max_size) count = std::to_string(min_size);
     Error(key, std::to_string(child.size()) + " entries", "expected " + count + " entries");
   }
@@ -267,7 +277,8 @@ std::filesystem::path ParamReader::ExistingFile(const std::string& key, bool req
   if (path.is_relative()) path = base_dir_ / path;
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    Error(key, child.Scalar(), "expected an existing file or folder (not found: " + path.string() + ")");
+    Error(key, child.Scalar(),
+          "expected an existing file or folder (not found: " + path.string() + ")");
     return {};
   }
   return path;

@@ -23,11 +23,20 @@ struct NumberRange {
   double upper = std::numeric_limits<double>::infinity();
   bool lower_open = false;  ///< lower bound excluded (e.g. strictly positive)
   std::string unit;
-  static NumberRange Positive(std::string unit) { return {0.0, std::numeric_limits<double>::infinity(), true, std::move(unit)}; }
-  static NumberRange NonNegative(std::string unit) { return {0.0, std::numeric_limits<double>::infinity(), false, std::move(unit)}; }
-  static NumberRange Between(double lower, double upper, std::string unit) { return {lower, upper, false, std::move(unit)}; }
+  static NumberRange Positive(std::string unit) {
+    return {0.0, std::numeric_limits<double>::infinity(), true, std::move(unit)};
+  }
+  static NumberRange NonNegative(std::string unit) {
+    return {0.0, std::numeric_limits<double>::infinity(), false, std::move(unit)};
+  }
+  static NumberRange Between(double lower, double upper, std::string unit) {
+    return {lower, upper, false, std::move(unit)};
+  }
   static NumberRange Fraction() { return {0.0, 1.0, false, "1"}; }
-  static NumberRange Any(std::string unit) { return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), false, std::move(unit)}; }
+  static NumberRange Any(std::string unit) {
+    return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+            false, std::move(unit)};
+  }
 };
 
 class ParamReader {

@@ -14,7 +14,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-bool Observable(const FieldDesc& field) { return field.kind != FieldKind::kScratch && field.owner != "engine"; }
+bool Observable(const FieldDesc& field) {
+  return field.kind != FieldKind::kScratch && field.owner != "engine";
+}
 
 std::string JsonType(DType dtype) { return IsFloating(dtype) ? "number" : "integer"; }
 
@@ -37,7 +39,8 @@ std::string BlockJsonSchema(const Model& model, int block) {
       property["type"] = "array";
       property["items"] = {{"type", JsonType(field.dtype)}};
     }
-    property["description"] = field.doc + " [" + field.unit + "] (" + FieldKindName(field.kind) + ")";
+    property["description"] =
+        field.doc + " [" + field.unit + "] (" + FieldKindName(field.kind) + ")";
     properties[local] = property;
   }
   schema["properties"] = properties;
@@ -82,7 +85,8 @@ void AppendInteger(std::string& out, T value) {
   out.append(buffer, result.ptr);
 }
 
-void AppendElement(std::string& out, const State& state, FieldId id, DType dtype, int world, int64_t i) {
+void AppendElement(std::string& out, const State& state, FieldId id, DType dtype, int world,
+                   int64_t i) {
   switch (dtype) {
     case DType::kFloat64:
       AppendNumber(out, state.World<double>(id, world)[i]);
@@ -145,7 +149,8 @@ struct Recorder::Channels {
   uint16_t commands = 0;
 };
 
-Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& simulator, RecordOptions options)
+Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& simulator,
+                   RecordOptions options)
     : options_(std::move(options)), channels_(std::make_unique<Channels>()) {
   if (options_.every_ticks < 1) options_.every_ticks = 1;
   writer_ = std::make_unique<mcap::McapWriter>(options_.file, "ftwin", "ftwin " + options_.version);
@@ -162,18 +167,19 @@ Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& s
       {"duration_ns", std::to_string(model.run().duration_ns)},
       {"record_every_ticks", std::to_string(options_.every_ticks)},
       {"schema_hash", std::to_string(model.schema().Hash())}};
-  if (overrides.duration_ns) metadata["override_duration_ns"] = std::to_string(*overrides.duration_ns);
+  if (overrides.duration_ns)
+    metadata["override_duration_ns"] = std::to_string(*overrides.duration_ns);
   writer_->AddMetadata("ftwin.run", metadata);
   for (int b = 0; b < model.num_blocks(); ++b) {
     const uint16_t schema = writer_->AddSchema("ftwin." + model.block(b).type_name(), "jsonschema",
                                                BlockJsonSchema(model, b));
-    channels_->block_channels.push_back(
-        writer_->AddChannel(schema, "/" + model.binding(b).name, "json", {{"block_type", model.block(b).type_name()}}));
+    channels_->block_channels.push_back(writer_->AddChannel(
+        schema, "/" + model.binding(b).name, "json", {{"block_type", model.block(b).type_name()}}));
   }
-  channels_->events =
-      writer_->AddChannel(writer_->AddSchema("ftwin.Event", "jsonschema", kEventSchema), "/ftwin/events", "json");
-  channels_->commands =
-      writer_->AddChannel(writer_->AddSchema("ftwin.Command", "jsonschema", kCommandSchema), "/ftwin/commands", "json");
+  channels_->events = writer_->AddChannel(
+      writer_->AddSchema("ftwin.Event", "jsonschema", kEventSchema), "/ftwin/events", "json");
+  channels_->commands = writer_->AddChannel(
+      writer_->AddSchema("ftwin.Command", "jsonschema", kCommandSchema), "/ftwin/commands", "json");
   simulator.AddObserver([this](const Simulator& s) { OnTick(s); });
   OnTick(simulator);  // the initial state
 }
@@ -187,7 +193,8 @@ void Recorder::OnTick(const Simulator& simulator) {
   const std::vector<Command>& commands = simulator.command_log().entries();
   for (; commands_written_ < commands.size(); ++commands_written_) {
     const Command& command = commands[commands_written_];
-    writer_->WriteMessage(channels_->commands, static_cast<uint64_t>(command.tick * simulator.model().run().dt_ns),
+    writer_->WriteMessage(channels_->commands,
+                          static_cast<uint64_t>(command.tick * simulator.model().run().dt_ns),
                           CommandJson(command));
   }
   const std::vector<SimEvent>& events = simulator.events();
@@ -198,7 +205,8 @@ void Recorder::OnTick(const Simulator& simulator) {
     json["world"] = event.world;
     json["kind"] = event.kind;
     json["text"] = event.text;
-    writer_->WriteMessage(channels_->events, static_cast<uint64_t>(event.tick * simulator.model().run().dt_ns),
+    writer_->WriteMessage(channels_->events,
+                          static_cast<uint64_t>(event.tick * simulator.model().run().dt_ns),
                           json.dump());
   }
   if (simulator.tick() % options_.every_ticks != 0) return;
@@ -228,7 +236,8 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
   for (const mcap::McapAttachment& attachment : contents.attachments)
     if (attachment.name == "scenario.yaml") scenario = &attachment;
   if (run_metadata == contents.metadata.end() || scenario == nullptr) {
-    report.errors.push_back("not an ftwin recording (no ftwin.run metadata or scenario attachment)");
+    report.errors.push_back(
+        "not an ftwin recording (no ftwin.run metadata or scenario attachment)");
     return report;
   }
   const auto& meta = run_metadata->second;
@@ -247,7 +256,8 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
     return report;
   }
   if (std::to_string(loaded.model->schema().Hash()) != meta.at("schema_hash")) {
-    report.errors.push_back("the model's schema differs from the recording's (another ftwin version?)");
+    report.errors.push_back(
+        "the model's schema differs from the recording's (another ftwin version?)");
     return report;
   }
   // Recorded messages by channel topic.
@@ -273,7 +283,8 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
   }
   // Block channel of each block index.
   std::map<std::string, int> block_of_topic;
-  for (int b = 0; b < loaded.model->num_blocks(); ++b) block_of_topic["/" + loaded.model->binding(b).name] = b;
+  for (int b = 0; b < loaded.model->num_blocks(); ++b)
+    block_of_topic["/" + loaded.model->binding(b).name] = b;
   size_t next = 0;
   auto compare_tick = [&]() -> bool {
     for (; next < state_messages.size(); ++next) {
@@ -282,15 +293,19 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
       const Json header = Json::parse(message.data);
       const auto block = block_of_topic.find(topics[message.channel_id]);
       if (block == block_of_topic.end()) {
-        report.first_difference = "recorded channel " + topics[message.channel_id] + " has no block";
+        report.first_difference =
+            "recorded channel " + topics[message.channel_id] + " has no block";
         return false;
       }
-      const std::string expected = EncodeBlockMessage(simulator, block->second, header["world"].get<int>());
+      const std::string expected =
+          EncodeBlockMessage(simulator, block->second, header["world"].get<int>());
       ++report.messages_compared;
       if (expected != message.data) {
-        report.first_difference = "tick " + std::to_string(simulator.tick()) + ", " + topics[message.channel_id] +
-                                  ", world " + std::to_string(header["world"].get<int>()) + ":\n  recorded: " +
-                                  message.data.substr(0, 300) + "\n  replayed: " + expected.substr(0, 300);
+        report.first_difference = "tick " + std::to_string(simulator.tick()) + ", " +
+                                  topics[message.channel_id] + ", world " +
+                                  std::to_string(header["world"].get<int>()) +
+                                  ":\n  recorded: " + message.data.substr(0, 300) +
+                                  "\n  replayed: " + expected.substr(0, 300);
         return false;
       }
     }
@@ -310,7 +325,8 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
   return report;
 }
 
-RecoverReport RecoverRecording(const std::filesystem::path& file, const std::filesystem::path& repaired) {
+RecoverReport RecoverRecording(const std::filesystem::path& file,
+                               const std::filesystem::path& repaired) {
   RecoverReport report;
   const mcap::McapContents contents = mcap::ReadMcap(file);
   report.was_complete = contents.complete;
@@ -318,7 +334,8 @@ RecoverReport RecoverRecording(const std::filesystem::path& file, const std::fil
   report.chunks = contents.chunk_count;
   report.lost_bytes = contents.file_bytes - contents.valid_prefix_bytes;
   for (const mcap::McapMessage& message : contents.messages)
-    report.last_time_s = std::max(report.last_time_s, NsToSeconds(static_cast<int64_t>(message.log_time)));
+    report.last_time_s =
+        std::max(report.last_time_s, NsToSeconds(static_cast<int64_t>(message.log_time)));
   for (const std::string& error : contents.errors)
     if (error.rfind("file is incomplete", 0) != 0) report.errors.push_back(error);
   if (repaired.empty()) return report;
@@ -328,10 +345,11 @@ RecoverReport RecoverRecording(const std::filesystem::path& file, const std::fil
     writer.AddAttachment(attachment.name, attachment.media_type, attachment.data);
   for (const auto& [name, values] : contents.metadata) writer.AddMetadata(name, values);
   std::map<uint16_t, uint16_t> schema_ids, channel_ids;
-  for (const auto& [id, schema] : contents.schemas) schema_ids[id] = writer.AddSchema(schema.name, schema.encoding, schema.data);
+  for (const auto& [id, schema] : contents.schemas)
+    schema_ids[id] = writer.AddSchema(schema.name, schema.encoding, schema.data);
   for (const auto& [id, channel] : contents.channels)
-    channel_ids[id] = writer.AddChannel(schema_ids[channel.schema_id], channel.topic, channel.message_encoding,
-                                        channel.metadata);
+    channel_ids[id] = writer.AddChannel(schema_ids[channel.schema_id], channel.topic,
+                                        channel.message_encoding, channel.metadata);
   for (const mcap::McapMessage& message : contents.messages)
     writer.WriteMessage(channel_ids[message.channel_id], message.log_time, message.data);
   writer.Close();

@@ -25,7 +25,8 @@ struct RecordOptions {
 class Recorder {
  public:
   /// Writes the header, scenario, metadata, schemas and the initial state (tick 0).
-  Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& simulator, RecordOptions options);
+  Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& simulator,
+           RecordOptions options);
   ~Recorder();
   /// Called at every tick boundary (registered as a Simulator observer by the constructor).
   void OnTick(const Simulator& simulator);
@@ -66,6 +67,7 @@ struct RecoverReport {
   double last_time_s = 0;
   std::vector<std::string> errors;
 };
-RecoverReport RecoverRecording(const std::filesystem::path& file, const std::filesystem::path& repaired);
+RecoverReport RecoverRecording(const std::filesystem::path& file,
+                               const std::filesystem::path& repaired);
 
 }  // namespace ftwin

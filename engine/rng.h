@@ -52,8 +52,8 @@ struct CounterRng {
 
   /// The raw block for counter value `counter`.
   FTWIN_HD Philox4x32Block Block(uint64_t counter) const {
-    const Philox4x32Block input = {{static_cast<uint32_t>(counter),
-                                    static_cast<uint32_t>(counter >> 32), stream, world}};
+    const Philox4x32Block input = {
+        {static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), stream, world}};
     return Philox4x32(input, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   }
 

@@ -34,7 +34,8 @@ std::string ReadScenarioFile(const std::filesystem::path& file) {
   std::ifstream stream(file, std::ios::binary);
   if (!stream || std::filesystem::is_directory(file)) {
     Diagnostics diagnostics;
-    diagnostics.Add({file.string(), 0, 0}, "", "", "cannot open the scenario file (does it exist?)");
+    diagnostics.Add({file.string(), 0, 0}, "", "",
+                    "cannot open the scenario file (does it exist?)");
     throw InputError(diagnostics);
   }
   std::ostringstream text;
@@ -60,7 +61,8 @@ Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
   spec.text = text;
   const std::filesystem::path base_dir = file.has_parent_path() ? file.parent_path() : ".";
   if (!root.IsMap()) {
-    diagnostics.Add({file_name, 1, 1}, "", "", "expected a scenario mapping with keys ftwin, name, run, blocks");
+    diagnostics.Add({file_name, 1, 1}, "", "",
+                    "expected a scenario mapping with keys ftwin, name, run, blocks");
     throw InputError(diagnostics);
   }
   ParamReader top(root, file_name, "", &diagnostics, base_dir);
@@ -82,7 +84,8 @@ Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
   if (overrides.num_threads) spec.run.num_threads = *overrides.num_threads;
   if (spec.run.dt_ns > 0 && spec.run.duration_ns % spec.run.dt_ns != 0)
     run.Error("duration", FormatDuration(spec.run.duration_ns),
-              "expected a whole number of ticks (a multiple of dt = " + FormatDuration(spec.run.dt_ns) + ")");
+              "expected a whole number of ticks (a multiple of dt = " +
+                  FormatDuration(spec.run.dt_ns) + ")");
 
   // blocks:
   std::map<std::string, SourceLocation> names;
@@ -152,19 +155,22 @@ Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
     const bool fixed = fault.Has("at");
     const bool random = fault.Has("mean_interval");
     if (fixed == random)
-      fault.Error("", "", "expected exactly one of 'at' (a fixed onset time) or 'mean_interval' (random onsets)");
+      fault.Error(
+          "", "",
+          "expected exactly one of 'at' (a fixed onset time) or 'mean_interval' (random onsets)");
     fault_spec.at_ns = fixed ? fault.DurationNs("at", 0) : -1;
     fault_spec.mean_interval_ns = random ? fault.DurationNs("mean_interval", 1, 1) : 0;
     if (!fixed) fault.MarkUsed("at");
     if (!random) fault.MarkUsed("mean_interval");
     fault_spec.duration_ns = fault.DurationNs("duration", 0);
-    for (double world : fault.NumberList("worlds", NumberRange::Between(0, 1 << 24, ""), 0, SIZE_MAX, false))
+    for (double world :
+         fault.NumberList("worlds", NumberRange::Between(0, 1 << 24, ""), 0, SIZE_MAX, false))
       fault_spec.worlds.push_back(static_cast<int>(world));
     ParamReader params = fault.Child("params");
     if (params.node().IsMap())
       for (const auto& entry : params.node())
-        fault_spec.params.emplace_back(entry.first.Scalar(),
-                                       params.Number(entry.first.Scalar(), 0.0, NumberRange::Any("")));
+        fault_spec.params.emplace_back(
+            entry.first.Scalar(), params.Number(entry.first.Scalar(), 0.0, NumberRange::Any("")));
     fault.Finish();
     spec.faults.push_back(std::move(fault_spec));
   }
@@ -199,7 +205,8 @@ Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
 void AddBlocks(const Spec& spec, const BlockRegistry& registry, GraphBuilder& builder,
                Diagnostics& diagnostics) {
   const std::string file_name = spec.file.string();
-  const std::filesystem::path base_dir = spec.file.has_parent_path() ? spec.file.parent_path() : ".";
+  const std::filesystem::path base_dir =
+      spec.file.has_parent_path() ? spec.file.parent_path() : ".";
   const std::vector<std::string> types = registry.TypeNames();
   for (size_t i = 0; i < spec.blocks.size(); ++i) {
     const BlockSpec& block = spec.blocks[i];
@@ -262,10 +269,12 @@ LoadedScenario LoadScenarioText(const std::string& text, const std::filesystem::
 }
 
 std::string DurationText(int64_t nanoseconds) {
-  static const std::pair<const char*, int64_t> kUnits[] = {
-      {"d", 86400 * kNanosecondsPerSecond}, {"h", 3600 * kNanosecondsPerSecond},
-      {"min", 60 * kNanosecondsPerSecond},  {"s", kNanosecondsPerSecond},
-      {"ms", 1'000'000},                    {"us", 1'000}};
+  static const std::pair<const char*, int64_t> kUnits[] = {{"d", 86400 * kNanosecondsPerSecond},
+                                                           {"h", 3600 * kNanosecondsPerSecond},
+                                                           {"min", 60 * kNanosecondsPerSecond},
+                                                           {"s", kNanosecondsPerSecond},
+                                                           {"ms", 1'000'000},
+                                                           {"us", 1'000}};
   if (nanoseconds == 0) return "0s";
   for (const auto& [unit, scale] : kUnits)
     if (nanoseconds % scale == 0) return std::to_string(nanoseconds / scale) + unit;
@@ -278,7 +287,8 @@ std::string SpecToYaml(const Spec& spec) {
   out << YAML::BeginMap;
   out << YAML::Key << "ftwin" << YAML::Value << 1;
   out << YAML::Key << "name" << YAML::Value << spec.name;
-  if (!spec.description.empty()) out << YAML::Key << "description" << YAML::Value << spec.description;
+  if (!spec.description.empty())
+    out << YAML::Key << "description" << YAML::Value << spec.description;
   out << YAML::Key << "run" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "dt" << YAML::Value << DurationText(spec.run.dt_ns);
   out << YAML::Key << "duration" << YAML::Value << DurationText(spec.run.duration_ns);
@@ -308,11 +318,14 @@ std::string SpecToYaml(const Spec& spec) {
         out << YAML::Key << "at" << YAML::Value << DurationText(fault.at_ns);
       else
         out << YAML::Key << "mean_interval" << YAML::Value << DurationText(fault.mean_interval_ns);
-      if (fault.duration_ns > 0) out << YAML::Key << "duration" << YAML::Value << DurationText(fault.duration_ns);
-      if (!fault.worlds.empty()) out << YAML::Key << "worlds" << YAML::Value << YAML::Flow << fault.worlds;
+      if (fault.duration_ns > 0)
+        out << YAML::Key << "duration" << YAML::Value << DurationText(fault.duration_ns);
+      if (!fault.worlds.empty())
+        out << YAML::Key << "worlds" << YAML::Value << YAML::Flow << fault.worlds;
       if (!fault.params.empty()) {
         out << YAML::Key << "params" << YAML::Value << YAML::BeginMap;
-        for (const auto& [name, value] : fault.params) out << YAML::Key << name << YAML::Value << value;
+        for (const auto& [name, value] : fault.params)
+          out << YAML::Key << name << YAML::Value << value;
         out << YAML::EndMap;
       }
       out << YAML::EndMap;
@@ -321,7 +334,8 @@ std::string SpecToYaml(const Spec& spec) {
   }
   if (!spec.outputs.dir.empty() || !spec.outputs.kpi_json || !spec.outputs.kpi_csv) {
     out << YAML::Key << "outputs" << YAML::Value << YAML::BeginMap;
-    if (!spec.outputs.dir.empty()) out << YAML::Key << "dir" << YAML::Value << spec.outputs.dir.string();
+    if (!spec.outputs.dir.empty())
+      out << YAML::Key << "dir" << YAML::Value << spec.outputs.dir.string();
     out << YAML::Key << "kpis" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     if (spec.outputs.kpi_json) out << "json";
     if (spec.outputs.kpi_csv) out << "csv";

@@ -97,8 +97,10 @@ void Simulator::InitWorld(int world) {
       next[f] = fault.start_tick >= tick_ ? fault.start_tick : -1;
     } else {
       // Counter = (resets << 32 | onset index): a reset world draws fresh arrival times.
-      const CounterRng rng{seed, static_cast<uint32_t>(world), kStreamFaults + static_cast<uint32_t>(f)};
-      const double wait = rng.Exponential(static_cast<uint64_t>(resets) << 32, fault.mean_interval_ticks);
+      const CounterRng rng{seed, static_cast<uint32_t>(world),
+                           kStreamFaults + static_cast<uint32_t>(f)};
+      const double wait =
+          rng.Exponential(static_cast<uint64_t>(resets) << 32, fault.mean_interval_ticks);
       next[f] = tick_ + 1 + static_cast<int64_t>(std::floor(wait));
     }
   }
@@ -134,7 +136,8 @@ void Simulator::ApplyCommand(const ResolvedCommand& command) {
     switch (command.kind) {
       case ResolvedCommand::Kind::kSetField: {
         const FieldDesc& field = model_->schema().field(command.field);
-        uint8_t* base = state_->Bytes(command.field) + field.BytesPerWorld() * static_cast<size_t>(world);
+        uint8_t* base =
+            state_->Bytes(command.field) + field.BytesPerWorld() * static_cast<size_t>(world);
         const size_t offset = command.element < 0 ? 0 : static_cast<size_t>(command.element);
         for (size_t i = 0; i < command.command.values.size(); ++i) {
           const double value = command.command.values[i];
@@ -216,9 +219,13 @@ void Simulator::PreUpdate() {
       ++count[f];
       if (fault.random) {
         const int64_t resets = state_->World<int64_t>(model_->resets_field(), world)[0];
-        const CounterRng rng{seed, static_cast<uint32_t>(world), kStreamFaults + static_cast<uint32_t>(f)};
-        const uint64_t counter = static_cast<uint64_t>(resets) << 32 | static_cast<uint64_t>(count[f]);
-        next[f] = tick_ + 1 + static_cast<int64_t>(std::floor(rng.Exponential(counter, fault.mean_interval_ticks)));
+        const CounterRng rng{seed, static_cast<uint32_t>(world),
+                             kStreamFaults + static_cast<uint32_t>(f)};
+        const uint64_t counter =
+            static_cast<uint64_t>(resets) << 32 | static_cast<uint64_t>(count[f]);
+        next[f] =
+            tick_ + 1 +
+            static_cast<int64_t>(std::floor(rng.Exponential(counter, fault.mean_interval_ticks)));
       } else {
         next[f] = -1;
       }
@@ -234,7 +241,8 @@ void Simulator::PreUpdate() {
         const TickInfo info = model_->MakeTickInfo(tick_, binding.period_ticks, seed);
         BlockIo io(state_.get(), &binding, world);
         std::vector<double> defaults;
-        for (const ArgDesc& param : binding.faults[i].params) defaults.push_back(param.default_value);
+        for (const ArgDesc& param : binding.faults[i].params)
+          defaults.push_back(param.default_value);
         model_->block(b).ApplyFault(info, io, static_cast<int>(i), defaults, false);
         events_.push_back({tick_, world, "fault_end", binding.name + "!" + binding.faults[i].name});
       }

@@ -118,9 +118,9 @@ class Simulator {
   CommandLog log_;
   std::vector<SimEvent> events_;
   std::vector<Observer> observers_;
-  std::vector<ResolvedCommand> due_;    // reused each tick: no allocation on the hot path
-  std::vector<uint8_t> world_failed_;   // per world, set by the Check phase
-  std::vector<int> scheduled_blocks_;   // reused each tick
+  std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
+  std::vector<uint8_t> world_failed_;  // per world, set by the Check phase
+  std::vector<int> scheduled_blocks_;  // reused each tick
 };
 
 }  // namespace ftwin

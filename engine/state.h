@@ -77,7 +77,8 @@ class State {
 
   /// Hash of world w over the given fields (all fields when empty), plus aux objects when
   /// `include_aux`. Equal hashes across runs prove bit-identical state.
-  uint64_t HashWorld(int world, std::span<const FieldId> fields = {}, bool include_aux = true) const;
+  uint64_t HashWorld(int world, std::span<const FieldId> fields = {},
+                     bool include_aux = true) const;
   /// Hash over all worlds (HashWorld of each, combined in world order).
   uint64_t Hash(std::span<const FieldId> fields = {}, bool include_aux = true) const;
 

@@ -22,13 +22,14 @@ std::vector<std::string> ScalarList(const YAML::Node& node, const std::string& f
                                     const std::string& path, Diagnostics* diagnostics) {
   std::vector<std::string> values;
   if (!node.IsSequence() || node.size() == 0) {
-    diagnostics->Add(NodeLocation(node, file), path, NodeText(node), "expected a non-empty list of values");
+    diagnostics->Add(NodeLocation(node, file), path, NodeText(node),
+                     "expected a non-empty list of values");
     return values;
   }
   for (size_t i = 0; i < node.size(); ++i) {
     if (!node[i].IsScalar()) {
-      diagnostics->Add(NodeLocation(node[i], file), path + "[" + std::to_string(i) + "]", NodeText(node[i]),
-                       "expected a single value (number, duration or text)");
+      diagnostics->Add(NodeLocation(node[i], file), path + "[" + std::to_string(i) + "]",
+                       NodeText(node[i]), "expected a single value (number, duration or text)");
       continue;
     }
     values.push_back(node[i].Scalar());
@@ -97,7 +98,8 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
       char* end = nullptr;
       const unsigned long long seed = std::strtoull(value.c_str(), &end, 10);
       if (value.empty() || value[0] == '-' || end != value.c_str() + value.size())
-        diagnostics.Add(NodeLocation(seeds, file_name), "seeds", value, "expected non-negative integer seeds");
+        diagnostics.Add(NodeLocation(seeds, file_name), "seeds", value,
+                        "expected non-negative integer seeds");
       else
         spec.seeds.push_back(seed);
     }
@@ -130,7 +132,8 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
     spec.random_seed = static_cast<uint64_t>(random.Integer("seed", 1, 0, INT64_MAX));
     const YAML::Node params = random.Raw("params");
     if (!params.IsMap() || params.size() == 0) {
-      random.Error("params", NodeText(params), "expected a mapping: <scenario path>: {uniform: [a, b]}");
+      random.Error("params", NodeText(params),
+                   "expected a mapping: <scenario path>: {uniform: [a, b]}");
     } else {
       for (const auto& entry : params) {
         RandomParameter parameter;
@@ -139,7 +142,8 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
         const YAML::Node& spec_node = entry.second;
         if (!spec_node.IsMap() || spec_node.size() != 1) {
           diagnostics.Add(NodeLocation(spec_node, file_name), key_path, NodeText(spec_node),
-                          "expected one of {uniform: [a, b]}, {loguniform: [a, b]}, {normal: [mean, std]}, {choice: [...]}");
+                          "expected one of {uniform: [a, b]}, {loguniform: [a, b]}, {normal: "
+                          "[mean, std]}, {choice: [...]}");
           continue;
         }
         const std::string kind = spec_node.begin()->first.Scalar();
@@ -148,9 +152,10 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
           parameter.distribution = RandomParameter::Distribution::kChoice;
           parameter.choices = ScalarList(arguments, file_name, key_path + ".choice", &diagnostics);
         } else if (kind == "uniform" || kind == "loguniform" || kind == "normal") {
-          parameter.distribution = kind == "uniform"      ? RandomParameter::Distribution::kUniform
-                                   : kind == "loguniform" ? RandomParameter::Distribution::kLogUniform
-                                                          : RandomParameter::Distribution::kNormal;
+          parameter.distribution = kind == "uniform" ? RandomParameter::Distribution::kUniform
+                                   : kind == "loguniform"
+                                       ? RandomParameter::Distribution::kLogUniform
+                                       : RandomParameter::Distribution::kNormal;
           bool ok = arguments.IsSequence() && arguments.size() == 2;
           if (ok) {
             try {
@@ -164,10 +169,11 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
           if (ok && kind == "loguniform" && !(parameter.a > 0)) ok = false;
           if (ok && kind == "normal" && !(parameter.b > 0)) ok = false;
           if (!ok) {
-            diagnostics.Add(NodeLocation(arguments, file_name), key_path + "." + kind, NodeText(arguments),
-                            kind == "normal" ? "expected [mean, std] with std > 0"
-                                             : "expected [low, high] with low < high" +
-                                                   std::string(kind == "loguniform" ? " and low > 0" : ""));
+            diagnostics.Add(
+                NodeLocation(arguments, file_name), key_path + "." + kind, NodeText(arguments),
+                kind == "normal" ? "expected [mean, std] with std > 0"
+                                 : "expected [low, high] with low < high" +
+                                       std::string(kind == "loguniform" ? " and low > 0" : ""));
             continue;
           }
         } else {
@@ -221,7 +227,8 @@ std::vector<SweepRun> ExpandSweep(const SweepSpec& spec) {
         auto extended = point;
         for (size_t p = 0; p < spec.random.size(); ++p) {
           const RandomParameter& parameter = spec.random[p];
-          const CounterRng rng{spec.random_seed, static_cast<uint32_t>(sample_index), static_cast<uint32_t>(p)};
+          const CounterRng rng{spec.random_seed, static_cast<uint32_t>(sample_index),
+                               static_cast<uint32_t>(p)};
           const double u = rng.Uniform(0);
           std::string value;
           switch (parameter.distribution) {
@@ -229,13 +236,15 @@ std::vector<SweepRun> ExpandSweep(const SweepSpec& spec) {
               value = FormatValue(parameter.a + u * (parameter.b - parameter.a));
               break;
             case RandomParameter::Distribution::kLogUniform:
-              value = FormatValue(std::exp(std::log(parameter.a) + u * (std::log(parameter.b) - std::log(parameter.a))));
+              value = FormatValue(std::exp(std::log(parameter.a) +
+                                           u * (std::log(parameter.b) - std::log(parameter.a))));
               break;
             case RandomParameter::Distribution::kNormal:
               value = FormatValue(parameter.a + parameter.b * rng.Normal(1));
               break;
             case RandomParameter::Distribution::kChoice:
-              value = parameter.choices[static_cast<size_t>(u * static_cast<double>(parameter.choices.size()))];
+              value = parameter.choices[static_cast<size_t>(
+                  u * static_cast<double>(parameter.choices.size()))];
               break;
           }
           extended.emplace_back(parameter.path, value);
@@ -292,11 +301,14 @@ std::string ApplyScenarioOverrides(const std::string& scenario_text,
         ok = false;
         if (blocks.IsSequence())
           for (size_t b = 0; b < blocks.size(); ++b)
-            if (blocks[b].IsMap() && blocks[b]["name"] && blocks[b]["name"].Scalar() == block_name) {
+            if (blocks[b].IsMap() && blocks[b]["name"] &&
+                blocks[b]["name"].Scalar() == block_name) {
               node.reset(blocks[b]);  // rebinds; operator= would overwrite the tree
               ok = true;
             }
-        if (!ok) diagnostics->Add({origin, 0, 0}, path, "", "expected a block name after 'blocks.' (no block '" + block_name + "')");
+        if (!ok)
+          diagnostics->Add({origin, 0, 0}, path, "",
+                           "expected a block name after 'blocks.' (no block '" + block_name + "')");
         continue;
       }
       if (part[0] == '[') {
@@ -307,19 +319,23 @@ std::string ApplyScenarioOverrides(const std::string& scenario_text,
         ok = node.IsMap() && node[part].IsDefined();
         if (ok) node.reset(node[part]);
       }
-      if (!ok) diagnostics->Add({origin, 0, 0}, path, "", "expected an existing key of the scenario (nothing at '" + walked + "')");
+      if (!ok)
+        diagnostics->Add({origin, 0, 0}, path, "",
+                         "expected an existing key of the scenario (nothing at '" + walked + "')");
     }
     if (!ok) continue;
     const std::string& last = parts.back();
     if (last[0] == '[') {
       const size_t index = static_cast<size_t>(std::strtoul(last.c_str() + 1, nullptr, 10));
       if (!node.IsSequence() || index >= node.size() || !node[index].IsScalar()) {
-        diagnostics->Add({origin, 0, 0}, path, "", "expected an existing scalar list element of the scenario");
+        diagnostics->Add({origin, 0, 0}, path, "",
+                         "expected an existing scalar list element of the scenario");
         continue;
       }
       node[index] = value;
     } else {
-      if (!node.IsMap() || (node[last].IsDefined() && !node[last].IsNull() && !node[last].IsScalar())) {
+      if (!node.IsMap() ||
+          (node[last].IsDefined() && !node[last].IsNull() && !node[last].IsScalar())) {
         diagnostics->Add({origin, 0, 0}, path, "", "expected a key holding a single value");
         continue;
       }

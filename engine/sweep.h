@@ -17,7 +17,7 @@ namespace ftwin {
 
 /// One varied parameter of a grid: a scenario path and the values it takes.
 struct SweepAxis {
-  std::string path;                ///< e.g. "blocks.heater.kp", "run.duration"
+  std::string path;                 ///< e.g. "blocks.heater.kp", "run.duration"
   std::vector<std::string> values;  ///< YAML scalars as written
 };
 
@@ -45,9 +45,9 @@ struct SweepSpec {
 
 /// One run of a sweep.
 struct SweepRun {
-  int index = 0;        ///< position in the expanded list (0-based)
-  std::string id;       ///< "r000017"
-  int point = 0;        ///< parameter point (runs of one point differ only by seed)
+  int index = 0;   ///< position in the expanded list (0-based)
+  std::string id;  ///< "r000017"
+  int point = 0;   ///< parameter point (runs of one point differ only by seed)
   uint64_t seed = 0;
   std::vector<std::pair<std::string, std::string>> params;  ///< path -> value (YAML scalar)
 };

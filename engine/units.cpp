@@ -73,7 +73,8 @@ std::optional<int64_t> ParseDurationNs(std::string_view text) {
   int64_t numerator = 0;
   int64_t denominator = 1;
   for (char digit : fraction) {
-    if (!MultiplyChecked(numerator, 10, &numerator) || !AddChecked(numerator, digit - '0', &numerator) ||
+    if (!MultiplyChecked(numerator, 10, &numerator) ||
+        !AddChecked(numerator, digit - '0', &numerator) ||
         !MultiplyChecked(denominator, 10, &denominator))
       return std::nullopt;
   }
@@ -99,8 +100,8 @@ std::optional<int64_t> ParseDurationNs(std::string_view text) {
 std::string FormatDuration(int64_t nanoseconds) {
   char buffer[96];
   const bool negative = nanoseconds < 0;
-  const uint64_t magnitude = negative ? static_cast<uint64_t>(-(nanoseconds + 1)) + 1
-                                      : static_cast<uint64_t>(nanoseconds);
+  const uint64_t magnitude =
+      negative ? static_cast<uint64_t>(-(nanoseconds + 1)) + 1 : static_cast<uint64_t>(nanoseconds);
   const char* sign = negative ? "-" : "";
   const uint64_t second = kNanosecondsPerSecond;
   if (magnitude < 1'000'000) {
@@ -121,11 +122,13 @@ std::string FormatDuration(int64_t nanoseconds) {
                     static_cast<unsigned long long>(minutes));
     else if (hours > 0)
       std::snprintf(buffer, sizeof buffer, "%s%lluh %02llumin %02llus", sign,
-                    static_cast<unsigned long long>(hours), static_cast<unsigned long long>(minutes),
+                    static_cast<unsigned long long>(hours),
+                    static_cast<unsigned long long>(minutes),
                     static_cast<unsigned long long>(seconds));
     else
       std::snprintf(buffer, sizeof buffer, "%s%llumin %02llus", sign,
-                    static_cast<unsigned long long>(minutes), static_cast<unsigned long long>(seconds));
+                    static_cast<unsigned long long>(minutes),
+                    static_cast<unsigned long long>(seconds));
   }
   return buffer;
 }

@@ -26,7 +26,8 @@ constexpr double NsToSeconds(int64_t nanoseconds) {
 }
 
 /// The list of accepted duration units, for error messages.
-constexpr const char* kDurationUnitsHelp = "a duration with a unit: ns, us, ms, s, min, h, d, w "
-                                           "(e.g. 90s, 15min, 12h, 730d)";
+constexpr const char* kDurationUnitsHelp =
+    "a duration with a unit: ns, us, ms, s, min, h, d, w "
+    "(e.g. 90s, 15min, 12h, 730d)";
 
 }  // namespace ftwin

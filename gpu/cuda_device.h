@@ -8,9 +8,9 @@ namespace ftwin::gpu {
 
 /// Facts about the CUDA backend, gathered once at start-up.
 struct CudaStatus {
-  bool compiled = false;   ///< this binary contains CUDA kernels (nvcc was found at build time)
-  bool available = false;  ///< a usable CUDA device was found at run time
-  int device_count = 0;    ///< number of visible CUDA devices
+  bool compiled = false;    ///< this binary contains CUDA kernels (nvcc was found at build time)
+  bool available = false;   ///< a usable CUDA device was found at run time
+  int device_count = 0;     ///< number of visible CUDA devices
   std::string device_name;  ///< name of device 0 when available
   std::string reason;       ///< why CUDA is not used, when !available
 };

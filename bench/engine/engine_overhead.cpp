@@ -32,7 +32,9 @@ class IncrementBlock final : public Block {
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     field_ = d.AddState({.name = "x", .unit = "1", .kind = FieldKind::kContinuous});
   }
-  void Update(const TickInfo& tick, BlockIo& io) const override { io.Field<double>(field_)[0] += tick.dt_s; }
+  void Update(const TickInfo& tick, BlockIo& io) const override {
+    io.Field<double>(field_)[0] += tick.dt_s;
+  }
 
  private:
   FieldId field_ = kInvalidField;
@@ -49,7 +51,8 @@ double EngineNsPerWorldTick(int worlds, int threads, int64_t ticks, int blocks) 
   run.num_worlds = worlds;
   run.num_threads = threads;
   GraphBuilder builder(run);
-  for (int b = 0; b < blocks; ++b) builder.AddBlock(std::make_unique<BlockType>("b" + std::to_string(b)));
+  for (int b = 0; b < blocks; ++b)
+    builder.AddBlock(std::make_unique<BlockType>("b" + std::to_string(b)));
   Simulator simulator(builder.Build());
   simulator.Step(std::max<int64_t>(1, ticks / 10));  // warm-up
   const auto start = std::chrono::steady_clock::now();
@@ -89,10 +92,10 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   const int blocks = 4;
   const int repeats = 5;
-  std::printf("engine overhead, %d blocks per world, %d thread(s), median of %d interleaved runs\n", blocks,
-              threads, repeats);
-  std::printf("%8s %14s %18s %18s %10s\n", "worlds", "empty ns/wt", "increment ns/wt", "plain loop ns/wt",
-              "ratio");
+  std::printf("engine overhead, %d blocks per world, %d thread(s), median of %d interleaved runs\n",
+              blocks, threads, repeats);
+  std::printf("%8s %14s %18s %18s %10s\n", "worlds", "empty ns/wt", "increment ns/wt",
+              "plain loop ns/wt", "ratio");
   for (int worlds : {1, 10, 100, 1000, 10000, 100000}) {
     // About 2e7 world-ticks per measurement, at least 20 ticks.
     const int64_t ticks = std::max<int64_t>(20, 20'000'000 / worlds);
@@ -102,8 +105,8 @@ int main(int argc, char** argv) {
       increment.push_back(EngineNsPerWorldTick<IncrementBlock>(worlds, threads, ticks, blocks));
       plain.push_back(PlainLoopNsPerWorldTick(worlds, ticks, blocks));
     }
-    std::printf("%8d %14.2f %18.2f %18.2f %10.2f\n", worlds, Median(empty), Median(increment), Median(plain),
-                Median(increment) / Median(plain));
+    std::printf("%8d %14.2f %18.2f %18.2f %10.2f\n", worlds, Median(empty), Median(increment),
+                Median(plain), Median(increment) / Median(plain));
   }
   return 0;
 }

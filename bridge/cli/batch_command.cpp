@@ -25,12 +25,14 @@ int BatchCommand(const BatchCommandOptions& options) {
       for (const SweepRun& run : runs) {
         if (ShardOf(run, shard_count) != shard_index) continue;
         ++listed;
-        std::printf("%s point=%d seed=%llu", run.id.c_str(), run.point, static_cast<unsigned long long>(run.seed));
-        for (const auto& [path, value] : run.params) std::printf(" %s=%s", path.c_str(), value.c_str());
+        std::printf("%s point=%d seed=%llu", run.id.c_str(), run.point,
+                    static_cast<unsigned long long>(run.seed));
+        for (const auto& [path, value] : run.params)
+          std::printf(" %s=%s", path.c_str(), value.c_str());
         std::printf("\n");
       }
-      std::printf("%d run(s) in shard %d/%d of %zu in sweep '%s'\n", listed, shard_index, shard_count, runs.size(),
-                  sweep.name.c_str());
+      std::printf("%d run(s) in shard %d/%d of %zu in sweep '%s'\n", listed, shard_index,
+                  shard_count, runs.size(), sweep.name.c_str());
       return kExitOk;
     }
     BatchOptions batch;
@@ -43,11 +45,13 @@ int BatchCommand(const BatchCommandOptions& options) {
     batch.version = FTWIN_VERSION;
     const BatchSummary summary = RunBatch(batch, MakeFullRegistry());
     if (!options.quiet)
-      std::printf("shard %d/%d: %d run(s), %d already done, %d completed now, %d failed; results in %s\n",
-                  shard_index, shard_count, summary.total_in_shard, summary.skipped, summary.completed,
-                  summary.failed, options.out_dir.string().c_str());
+      std::printf(
+          "shard %d/%d: %d run(s), %d already done, %d completed now, %d failed; results in %s\n",
+          shard_index, shard_count, summary.total_in_shard, summary.skipped, summary.completed,
+          summary.failed, options.out_dir.string().c_str());
     if (summary.failed > 0) {
-      std::fprintf(stderr, "%d run(s) failed (see failures.jsonl); rerun the same command to retry them\n",
+      std::fprintf(stderr,
+                   "%d run(s) failed (see failures.jsonl); rerun the same command to retry them\n",
                    summary.failed);
       return kExitIncomplete;
     }
@@ -62,11 +66,14 @@ int BatchCommand(const BatchCommandOptions& options) {
   }
 }
 
-int MergeCommand(const std::vector<std::filesystem::path>& shard_dirs, const std::filesystem::path& out_dir) {
+int MergeCommand(const std::vector<std::filesystem::path>& shard_dirs,
+                 const std::filesystem::path& out_dir) {
   try {
     const MergeReport report = MergeBatches(shard_dirs, out_dir);
-    for (const std::string& problem : report.problems) std::fprintf(stderr, "problem: %s\n", problem.c_str());
-    std::printf("merged %d of %d run(s) into %s\n", report.present, report.total, out_dir.string().c_str());
+    for (const std::string& problem : report.problems)
+      std::fprintf(stderr, "problem: %s\n", problem.c_str());
+    std::printf("merged %d of %d run(s) into %s\n", report.present, report.total,
+                out_dir.string().c_str());
     if (!report.missing_runs.empty()) {
       std::string shards;
       for (const std::string& shard : report.missing_shards) shards += " " + shard;

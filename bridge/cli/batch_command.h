@@ -21,6 +21,7 @@ struct BatchCommandOptions {
 int BatchCommand(const BatchCommandOptions& options);
 /// Merges shard folders. Returns 0 when every run is present, 3 when runs or shards are
 /// missing (listed), 2 on unusable input.
-int MergeCommand(const std::vector<std::filesystem::path>& shard_dirs, const std::filesystem::path& out_dir);
+int MergeCommand(const std::vector<std::filesystem::path>& shard_dirs,
+                 const std::filesystem::path& out_dir);
 
 }  // namespace ftwin

@@ -18,9 +18,10 @@ std::string VersionText() {
 
 int main(int argc, char** argv) {
   using namespace ftwin;
-  CLI::App app{"ftwin: digital twins of fab lines, energy plants and robot cells on one clock.\n"
-               "Exit codes: 0 ok, 1 runtime error, 2 invalid input or usage,\n"
-               "3 incomplete (batch runs failed, merge runs missing), 130 interrupted."};
+  CLI::App app{
+      "ftwin: digital twins of fab lines, energy plants and robot cells on one clock.\n"
+      "Exit codes: 0 ok, 1 runtime error, 2 invalid input or usage,\n"
+      "3 incomplete (batch runs failed, merge runs missing), 130 interrupted."};
   app.set_version_flag("--version", VersionText());
   app.require_subcommand(1);
 
@@ -30,37 +31,47 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Run a scenario headless and print its KPIs");
   run->add_option("scenario", run_options.scenario, "Scenario file (YAML)")->required();
   run->add_option("--seed", seed_text, "Random seed (overrides run.seed)");
-  run->add_option("--duration", duration_text, "Simulated time with a unit, e.g. 90s, 15min, 12h, 730d");
-  run->add_option("--worlds", worlds, "Number of parallel worlds (overrides run.worlds)")->check(CLI::Range(1, 1 << 24));
-  run->add_option("--threads", threads, "Worker threads (overrides run.threads)")->check(CLI::Range(1, 1024));
+  run->add_option("--duration", duration_text,
+                  "Simulated time with a unit, e.g. 90s, 15min, 12h, 730d");
+  run->add_option("--worlds", worlds, "Number of parallel worlds (overrides run.worlds)")
+      ->check(CLI::Range(1, 1 << 24));
+  run->add_option("--threads", threads, "Worker threads (overrides run.threads)")
+      ->check(CLI::Range(1, 1024));
   run->add_option("--out", out_text, "Directory for kpis.json, kpis.csv and commands.jsonl");
   run->add_flag("--quiet", run_options.quiet, "Print nothing but errors");
   std::string record_every_text;
   run->add_option("--record", run_options.record_file, "Record the run to this MCAP file");
-  run->add_option("--record-every", record_every_text, "Record the state every T of simulated time (default: every tick)");
+  run->add_option("--record-every", record_every_text,
+                  "Record the state every T of simulated time (default: every tick)");
 
   std::string replay_file;
-  CLI::App* replay = app.add_subcommand("replay", "Re-run a recording and check it reproduces bit-exactly");
+  CLI::App* replay =
+      app.add_subcommand("replay", "Re-run a recording and check it reproduces bit-exactly");
   replay->add_option("recording", replay_file, "MCAP recording")->required();
   std::string recover_file, recover_out;
-  CLI::App* recover = app.add_subcommand("recover", "Tell what a (truncated) recording still holds");
+  CLI::App* recover =
+      app.add_subcommand("recover", "Tell what a (truncated) recording still holds");
   recover->add_option("recording", recover_file, "MCAP recording")->required();
   recover->add_option("--out", recover_out, "Write a repaired, complete copy here");
 
   std::string validate_file;
-  CLI::App* validate = app.add_subcommand("validate", "Check a scenario completely without running it");
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check a scenario completely without running it");
   validate->add_option("scenario", validate_file, "Scenario file (YAML)")->required();
 
   CLI::App* blocks = app.add_subcommand("blocks", "List the block types this build knows");
 
   BatchCommandOptions batch_options;
-  CLI::App* batch = app.add_subcommand("batch", "Run a parameter/seed sweep (resumable, shardable)");
+  CLI::App* batch =
+      app.add_subcommand("batch", "Run a parameter/seed sweep (resumable, shardable)");
   batch->add_option("sweep", batch_options.sweep, "Sweep file (YAML)")->required();
-  batch->add_option("--out", batch_options.out_dir, "Results folder (rerun the same command to resume)");
+  batch->add_option("--out", batch_options.out_dir,
+                    "Results folder (rerun the same command to resume)");
   batch->add_option("--jobs", batch_options.jobs, "Runs in parallel")->check(CLI::Range(1, 4096));
-  batch->add_option("--shard", batch_options.shard,
-                    "Run slice i/N (default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX "
-                    "with FTWIN_SHARD_COUNT)");
+  batch->add_option(
+      "--shard", batch_options.shard,
+      "Run slice i/N (default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX "
+      "with FTWIN_SHARD_COUNT)");
   batch->add_flag("--dry-run", batch_options.dry_run, "List the runs of this shard and exit");
   batch->add_flag("--quiet", batch_options.quiet, "Print nothing but errors");
 
@@ -82,7 +93,8 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       const unsigned long long seed = std::strtoull(seed_text.c_str(), &end, 10);
       if (end != seed_text.c_str() + seed_text.size() || seed_text[0] == '-') {
-        std::fprintf(stderr, "--seed: got '%s', expected a non-negative integer\n", seed_text.c_str());
+        std::fprintf(stderr, "--seed: got '%s', expected a non-negative integer\n",
+                     seed_text.c_str());
         return kExitInvalidInput;
       }
       run_options.overrides.seed = seed;
@@ -90,7 +102,8 @@ int main(int argc, char** argv) {
     if (!duration_text.empty()) {
       const std::optional<int64_t> duration = ParseDurationNs(duration_text);
       if (!duration) {
-        std::fprintf(stderr, "--duration: got '%s', expected %s\n", duration_text.c_str(), kDurationUnitsHelp);
+        std::fprintf(stderr, "--duration: got '%s', expected %s\n", duration_text.c_str(),
+                     kDurationUnitsHelp);
         return kExitInvalidInput;
       }
       run_options.overrides.duration_ns = *duration;
@@ -101,7 +114,8 @@ int main(int argc, char** argv) {
     if (!record_every_text.empty()) {
       const std::optional<int64_t> every = ParseDurationNs(record_every_text);
       if (!every || *every <= 0) {
-        std::fprintf(stderr, "--record-every: got '%s', expected %s\n", record_every_text.c_str(), kDurationUnitsHelp);
+        std::fprintf(stderr, "--record-every: got '%s', expected %s\n", record_every_text.c_str(),
+                     kDurationUnitsHelp);
         return kExitInvalidInput;
       }
       run_options.record_every_ns = *every;

@@ -43,7 +43,8 @@ int ValidateScenarioCommand(const std::filesystem::path& scenario) {
                 FormatDuration(model->run().duration_ns).c_str());
     return kExitOk;
   } catch (const InputError& error) {
-    std::fprintf(stderr, "%s\n%zu error(s); nothing was run.\n", error.what(), error.diagnostics().size());
+    std::fprintf(stderr, "%s\n%zu error(s); nothing was run.\n", error.what(),
+                 error.diagnostics().size());
     return kExitInvalidInput;
   }
 }
@@ -56,21 +57,26 @@ int RunScenarioCommand(const RunOptions& options) {
     spec = std::move(loaded.spec);
     model = std::move(loaded.model);
   } catch (const InputError& error) {
-    std::fprintf(stderr, "%s\n%zu error(s); nothing was run.\n", error.what(), error.diagnostics().size());
+    std::fprintf(stderr, "%s\n%zu error(s); nothing was run.\n", error.what(),
+                 error.diagnostics().size());
     return kExitInvalidInput;
   }
   std::filesystem::path out_dir;
-  if (options.out_dir) out_dir = *options.out_dir;
-  else if (!spec.outputs.dir.empty()) out_dir = spec.outputs.dir.is_relative() ? spec.file.parent_path() / spec.outputs.dir : spec.outputs.dir;
+  if (options.out_dir)
+    out_dir = *options.out_dir;
+  else if (!spec.outputs.dir.empty())
+    out_dir = spec.outputs.dir.is_relative() ? spec.file.parent_path() / spec.outputs.dir
+                                             : spec.outputs.dir;
 
   const RunConfig& run = model->run();
   const int64_t total_ticks = run.duration_ns / run.dt_ns;
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   if (!options.quiet)
-    std::printf("ftwin %s: scenario '%s' (%s), %d world(s), %d thread(s), seed %llu, dt %s, duration %s\n",
-                FTWIN_VERSION, spec.name.c_str(), options.scenario.string().c_str(), run.num_worlds,
-                run.num_threads, static_cast<unsigned long long>(run.seed),
-                FormatDuration(run.dt_ns).c_str(), FormatDuration(run.duration_ns).c_str());
+    std::printf(
+        "ftwin %s: scenario '%s' (%s), %d world(s), %d thread(s), seed %llu, dt %s, duration %s\n",
+        FTWIN_VERSION, spec.name.c_str(), options.scenario.string().c_str(), run.num_worlds,
+        run.num_threads, static_cast<unsigned long long>(run.seed),
+        FormatDuration(run.dt_ns).c_str(), FormatDuration(run.duration_ns).c_str());
   std::fflush(stdout);
 
   g_interrupted = false;
@@ -80,7 +86,8 @@ int RunScenarioCommand(const RunOptions& options) {
   std::unique_ptr<Recorder> recorder;
   if (!options.record_file.empty()) {
     if (options.record_every_ns % run.dt_ns != 0) {
-      std::fprintf(stderr, "--record-every: expected a multiple of dt (%s)\n", FormatDuration(run.dt_ns).c_str());
+      std::fprintf(stderr, "--record-every: expected a multiple of dt (%s)\n",
+                   FormatDuration(run.dt_ns).c_str());
       return kExitInvalidInput;
     }
     RecordOptions record;
@@ -105,16 +112,20 @@ int RunScenarioCommand(const RunOptions& options) {
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const double since_report = std::chrono::duration<double>(now - last_report).count();
     if (options.quiet) continue;
-    const double fraction = static_cast<double>(simulator.tick()) / static_cast<double>(total_ticks);
+    const double fraction =
+        static_cast<double>(simulator.tick()) / static_cast<double>(total_ticks);
     const double speed = elapsed > 0 ? simulator.time_s() / elapsed : 0.0;
     const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
     if (terminal && since_report >= 0.2) {
-      std::printf("\r  sim %s / %s  %5.1f%%  %sx real time  ETA %s   ", FormatDuration(simulator.time_ns()).c_str(),
-                  FormatDuration(run.duration_ns).c_str(), 100 * fraction, FormatSpeed(speed).c_str(),
+      std::printf("\r  sim %s / %s  %5.1f%%  %sx real time  ETA %s   ",
+                  FormatDuration(simulator.time_ns()).c_str(),
+                  FormatDuration(run.duration_ns).c_str(), 100 * fraction,
+                  FormatSpeed(speed).c_str(),
                   FormatDuration(static_cast<int64_t>(eta * 1e9)).c_str());
       std::fflush(stdout);
       last_report = now;
-    } else if (!terminal && (static_cast<int>(100 * fraction) >= last_percent_logged + 10 || since_report >= 30)) {
+    } else if (!terminal && (static_cast<int>(100 * fraction) >= last_percent_logged + 10 ||
+                             since_report >= 30)) {
       last_percent_logged = static_cast<int>(100 * fraction) / 10 * 10;
       std::printf("progress: sim_time=%s fraction=%.3f speed=%sx eta=%s\n",
                   FormatDuration(simulator.time_ns()).c_str(), fraction, FormatSpeed(speed).c_str(),
@@ -124,14 +135,23 @@ int RunScenarioCommand(const RunOptions& options) {
     }
   }
   if (recorder) recorder->Close();
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (terminal && !options.quiet) std::printf("\n");
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 
   const std::vector<KpiEntry> kpis = simulator.ComputeKpis();
-  RunMetadata metadata{spec.name, options.scenario.string(), run.seed, run.num_worlds, run.num_threads,
-                       simulator.tick(), simulator.time_s(), wall_s, simulator.total_resets(), FTWIN_VERSION};
+  RunMetadata metadata{spec.name,
+                       options.scenario.string(),
+                       run.seed,
+                       run.num_worlds,
+                       run.num_threads,
+                       simulator.tick(),
+                       simulator.time_s(),
+                       wall_s,
+                       simulator.total_resets(),
+                       FTWIN_VERSION};
   if (!options.quiet) {
     std::printf("finished %s of simulated time in %.3f s wall (%sx real time)%s\n",
                 FormatDuration(simulator.time_ns()).c_str(), wall_s,
@@ -146,8 +166,10 @@ int RunScenarioCommand(const RunOptions& options) {
   if (!out_dir.empty()) {
     try {
       std::filesystem::create_directories(out_dir);
-      if (spec.outputs.kpi_json || options.out_dir) WriteFileAtomic(out_dir / "kpis.json", KpisToJson(kpis, metadata));
-      if (spec.outputs.kpi_csv || options.out_dir) WriteFileAtomic(out_dir / "kpis.csv", KpisToCsv(kpis));
+      if (spec.outputs.kpi_json || options.out_dir)
+        WriteFileAtomic(out_dir / "kpis.json", KpisToJson(kpis, metadata));
+      if (spec.outputs.kpi_csv || options.out_dir)
+        WriteFileAtomic(out_dir / "kpis.csv", KpisToCsv(kpis));
       WriteFileAtomic(out_dir / "commands.jsonl", simulator.command_log().ToJsonLines());
       if (!options.quiet) std::printf("\nKPIs written to %s\n", out_dir.string().c_str());
     } catch (const std::exception& error) {
@@ -161,15 +183,17 @@ int RunScenarioCommand(const RunOptions& options) {
 int ReplayCommand(const std::filesystem::path& file) {
   try {
     const ReplayReport report = ReplayRecording(file, MakeFullRegistry());
-    for (const std::string& error : report.errors) std::fprintf(stderr, "error: %s\n", error.c_str());
+    for (const std::string& error : report.errors)
+      std::fprintf(stderr, "error: %s\n", error.c_str());
     if (!report.errors.empty() && report.messages_compared == 0) return kExitInvalidInput;
     if (report.identical) {
-      std::printf("%s: replay is bit-identical (%llu state messages compared)\n", file.string().c_str(),
-                  static_cast<unsigned long long>(report.messages_compared));
+      std::printf("%s: replay is bit-identical (%llu state messages compared)\n",
+                  file.string().c_str(), static_cast<unsigned long long>(report.messages_compared));
       return kExitOk;
     }
     std::printf("%s: replay DIFFERS after %llu identical messages: %s\n", file.string().c_str(),
-                static_cast<unsigned long long>(report.messages_compared), report.first_difference.c_str());
+                static_cast<unsigned long long>(report.messages_compared),
+                report.first_difference.c_str());
     return kExitIncomplete;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "error: %s\n", error.what());
@@ -180,12 +204,16 @@ int ReplayCommand(const std::filesystem::path& file) {
 int RecoverCommand(const std::filesystem::path& file, const std::filesystem::path& repaired) {
   try {
     const RecoverReport report = RecoverRecording(file, repaired);
-    for (const std::string& error : report.errors) std::fprintf(stderr, "problem: %s\n", error.c_str());
-    std::printf("%s: %s; %llu complete chunk(s), %llu message(s) readable up to sim time %.9g s; %llu byte(s) lost%s\n",
-                file.string().c_str(), report.was_complete ? "complete" : "truncated (no summary/footer)",
-                static_cast<unsigned long long>(report.chunks), static_cast<unsigned long long>(report.messages),
-                report.last_time_s, static_cast<unsigned long long>(report.lost_bytes),
-                report.was_complete ? "" : " (the unfinished chunk)");
+    for (const std::string& error : report.errors)
+      std::fprintf(stderr, "problem: %s\n", error.c_str());
+    std::printf(
+        "%s: %s; %llu complete chunk(s), %llu message(s) readable up to sim time %.9g s; %llu "
+        "byte(s) lost%s\n",
+        file.string().c_str(), report.was_complete ? "complete" : "truncated (no summary/footer)",
+        static_cast<unsigned long long>(report.chunks),
+        static_cast<unsigned long long>(report.messages), report.last_time_s,
+        static_cast<unsigned long long>(report.lost_bytes),
+        report.was_complete ? "" : " (the unfinished chunk)");
     if (!repaired.empty()) std::printf("repaired copy written to %s\n", repaired.string().c_str());
     return report.errors.empty() ? kExitOk : kExitIncomplete;
   } catch (const std::exception& error) {

@@ -12,10 +12,10 @@ namespace ftwin {
 /// Documented exit codes of the ftwin program (README.md, docs/scenario.md).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRuntimeError = 1,  ///< I/O failure or an internal error while running
-  kExitInvalidInput = 2,  ///< bad command line or an invalid scenario/data file
-  kExitIncomplete = 3,    ///< batch: some runs failed; merge: runs or shards missing
-  kExitInterrupted = 130, ///< stopped by SIGINT/SIGTERM (KPIs so far are still written)
+  kExitRuntimeError = 1,   ///< I/O failure or an internal error while running
+  kExitInvalidInput = 2,   ///< bad command line or an invalid scenario/data file
+  kExitIncomplete = 3,     ///< batch: some runs failed; merge: runs or shards missing
+  kExitInterrupted = 130,  ///< stopped by SIGINT/SIGTERM (KPIs so far are still written)
 };
 
 struct RunOptions {

@@ -10,27 +10,27 @@
 namespace ftwin {
 
 struct PidParams {
-  double kp = 1.0;   ///< proportional gain [output unit / measurement unit]
-  double ki = 0.0;   ///< integral gain [output unit / (measurement unit * s)]
-  double kd = 0.0;   ///< derivative gain [output unit * s / measurement unit]
+  double kp = 1.0;                   ///< proportional gain [output unit / measurement unit]
+  double ki = 0.0;                   ///< integral gain [output unit / (measurement unit * s)]
+  double kd = 0.0;                   ///< derivative gain [output unit * s / measurement unit]
   double derivative_filter_s = 0.0;  ///< time constant of the derivative low-pass [s]
   double output_min = -INFINITY;
   double output_max = INFINITY;
   double rate_limit_per_s = INFINITY;  ///< max |d output / dt| [output unit / s]
-  bool reverse_acting = false;  ///< error = measurement - setpoint (e.g. cooling)
+  bool reverse_acting = false;         ///< error = measurement - setpoint (e.g. cooling)
 };
 
 struct PidState {
-  double integral = 0.0;          ///< ki * ∫e dt, kept in output units
-  double derivative = 0.0;        ///< filtered derivative term
+  double integral = 0.0;    ///< ki * ∫e dt, kept in output units
+  double derivative = 0.0;  ///< filtered derivative term
   double previous_measurement = 0.0;
   double output = 0.0;
   bool initialised = false;
 };
 
 /// One controller step of length dt_s; returns the new output (also in state->output).
-FTWIN_HD inline double PidStep(const PidParams& p, double setpoint, double measurement,
-                                double dt_s, PidState* state) {
+FTWIN_HD inline double PidStep(const PidParams& p, double setpoint, double measurement, double dt_s,
+                               PidState* state) {
   const double error = p.reverse_acting ? measurement - setpoint : setpoint - measurement;
   const double sign = p.reverse_acting ? -1.0 : 1.0;
   if (!state->initialised) {

@@ -5,7 +5,8 @@
 namespace ftwin {
 
 void RegisterEngineBlocks(BlockRegistry& registry) {
-  registry.Register("signal_source", "a known function of time: constant, step, ramp, sine, schedule",
+  registry.Register("signal_source",
+                    "a known function of time: constant, step, ramp, sine, schedule",
                     SignalSourceBlock::FromParams);
   registry.Register("pid_controller", "PID with anti-windup, derivative filter, rate limit",
                     PidControllerBlock::FromParams);

@@ -43,14 +43,16 @@ std::unique_ptr<Block> SignalSourceBlock::FromParams(const std::string& name, Pa
     config.period_s = seconds("repeat", 0);
     const YAML::Node points = params.Raw("points");
     if (!points.IsSequence() || points.size() == 0) {
-      params.Error("points", NodeText(points), "expected a list of [time, value] pairs, e.g. [[0s, 1.0], [6h, 2.0]]");
+      params.Error("points", NodeText(points),
+                   "expected a list of [time, value] pairs, e.g. [[0s, 1.0], [6h, 2.0]]");
     } else {
       for (size_t i = 0; i < points.size(); ++i) {
         const YAML::Node point = points[i];
         const std::string key = "points[" + std::to_string(i) + "]";
         std::optional<int64_t> time;
         double value = 0;
-        bool ok = point.IsSequence() && point.size() == 2 && point[0].IsScalar() && point[1].IsScalar();
+        bool ok =
+            point.IsSequence() && point.size() == 2 && point[0].IsScalar() && point[1].IsScalar();
         if (ok) time = ParseDurationNs(point[0].Scalar());
         if (ok) {
           char* end = nullptr;
@@ -70,8 +72,10 @@ std::unique_ptr<Block> SignalSourceBlock::FromParams(const std::string& name, Pa
         config.times_s.push_back(t);
         config.values.push_back(value);
       }
-      if (config.period_s > 0 && !config.times_s.empty() && config.times_s.back() >= config.period_s)
-        params.Error("repeat", "", "expected the repeat period to be longer than the last point's time");
+      if (config.period_s > 0 && !config.times_s.empty() &&
+          config.times_s.back() >= config.period_s)
+        params.Error("repeat", "",
+                     "expected the repeat period to be longer than the last point's time");
     }
   }
   return std::make_unique<SignalSourceBlock>(name, std::move(config));
@@ -90,15 +94,16 @@ double SignalSourceBlock::ValueAt(double time_s) const {
       return config_.value + fraction * (config_.final_value - config_.value);
     }
     case Shape::kSine:
-      return config_.value +
-             config_.amplitude * std::cos(2.0 * M_PI * (time_s - config_.phase_s) / config_.period_s);
+      return config_.value + config_.amplitude * std::cos(2.0 * M_PI * (time_s - config_.phase_s) /
+                                                          config_.period_s);
     case Shape::kSchedule: {
       double t = time_s;
       if (config_.period_s > 0) t = std::fmod(t, config_.period_s);
       const auto& times = config_.times_s;
       if (t <= times.front()) return config_.values.front();
       if (t >= times.back()) return config_.values.back();
-      const size_t upper = static_cast<size_t>(std::upper_bound(times.begin(), times.end(), t) - times.begin());
+      const size_t upper =
+          static_cast<size_t>(std::upper_bound(times.begin(), times.end(), t) - times.begin());
       const size_t lower = upper - 1;
       if (config_.hold) return config_.values[lower];
       const double fraction = (t - times[lower]) / (times[upper] - times[lower]);
@@ -109,7 +114,8 @@ double SignalSourceBlock::ValueAt(double time_s) const {
 }
 
 void SignalSourceBlock::Declare(const DeclareContext&, BlockDeclaration& declaration) {
-  out_value_ = declaration.AddOutput({.name = "value", .unit = config_.unit, .doc = "signal value"});
+  out_value_ =
+      declaration.AddOutput({.name = "value", .unit = config_.unit, .doc = "signal value"});
 }
 
 void SignalSourceBlock::InitWorld(const TickInfo& tick, BlockIo& io) const {

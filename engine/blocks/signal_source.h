@@ -15,18 +15,19 @@ class SignalSourceBlock final : public Block {
   struct Config {
     Shape shape = Shape::kConstant;
     std::string unit = "1";
-    double value = 0.0;          ///< constant; step: value before; ramp: value at start
-    double final_value = 0.0;    ///< step: value after; ramp: value at end
-    double start_s = 0.0;        ///< step time; ramp start
-    double end_s = 0.0;          ///< ramp end
-    double amplitude = 0.0;      ///< sine
-    double period_s = 86400.0;   ///< sine period; schedule repeat period (0 = no repeat)
-    double phase_s = 0.0;        ///< sine: time of the first maximum
-    std::vector<double> times_s;   ///< schedule points (strictly increasing)
-    std::vector<double> values;    ///< schedule values
-    bool hold = false;             ///< schedule: zero-order hold instead of linear
+    double value = 0.0;           ///< constant; step: value before; ramp: value at start
+    double final_value = 0.0;     ///< step: value after; ramp: value at end
+    double start_s = 0.0;         ///< step time; ramp start
+    double end_s = 0.0;           ///< ramp end
+    double amplitude = 0.0;       ///< sine
+    double period_s = 86400.0;    ///< sine period; schedule repeat period (0 = no repeat)
+    double phase_s = 0.0;         ///< sine: time of the first maximum
+    std::vector<double> times_s;  ///< schedule points (strictly increasing)
+    std::vector<double> values;   ///< schedule values
+    bool hold = false;            ///< schedule: zero-order hold instead of linear
   };
-  SignalSourceBlock(std::string name, Config config) : Block(std::move(name)), config_(std::move(config)) {}
+  SignalSourceBlock(std::string name, Config config)
+      : Block(std::move(name)), config_(std::move(config)) {}
   static std::unique_ptr<Block> FromParams(const std::string& name, ParamReader& params);
 
   /// The signal at time t (seconds); pure.

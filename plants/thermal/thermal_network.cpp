@@ -43,17 +43,20 @@ void ThermalNetworkBlock::Discretise(const Eigen::MatrixXd& a, const Eigen::Matr
   *gamma = exponential.topRightCorner(n, m);
 }
 
-std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name, ParamReader& params) {
+std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name,
+                                                       ParamReader& params) {
   Config config;
   for (ParamReader& node : params.ChildList("nodes", true)) {
     Node entry;
     entry.name = node.RequiredString("name");
-    entry.capacitance_J_per_K = node.RequiredNumber("capacitance_J_per_K", NumberRange::Positive("J/K"));
+    entry.capacitance_J_per_K =
+        node.RequiredNumber("capacitance_J_per_K", NumberRange::Positive("J/K"));
     entry.ambient_conductance_W_per_K =
         node.Number("ambient_conductance_W_per_K", 0.0, NumberRange::NonNegative("W/K"));
     entry.initial_temp_K = node.Number("initial_temp_K", 293.15, NumberRange::Positive("K"));
     for (const Node& existing : config.nodes)
-      if (existing.name == entry.name) node.Error("name", entry.name, "expected a unique node name");
+      if (existing.name == entry.name)
+        node.Error("name", entry.name, "expected a unique node name");
     node.Finish();
     config.nodes.push_back(entry);
   }
@@ -61,15 +64,18 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name, 
     const std::string node_name = reader.RequiredString(key);
     for (size_t i = 0; i < config.nodes.size(); ++i)
       if (config.nodes[i].name == node_name) return static_cast<int>(i);
-    if (!node_name.empty()) reader.Error(key, node_name, "expected the name of a node of this network");
+    if (!node_name.empty())
+      reader.Error(key, node_name, "expected the name of a node of this network");
     return -1;
   };
   for (ParamReader& link : params.ChildList("links")) {
     Link entry;
     entry.a = find_node(link, "a");
     entry.b = find_node(link, "b");
-    entry.conductance_W_per_K = link.RequiredNumber("conductance_W_per_K", NumberRange::Positive("W/K"));
-    if (entry.a >= 0 && entry.a == entry.b) link.Error("b", "", "expected a link between two different nodes");
+    entry.conductance_W_per_K =
+        link.RequiredNumber("conductance_W_per_K", NumberRange::Positive("W/K"));
+    if (entry.a >= 0 && entry.a == entry.b)
+      link.Error("b", "", "expected a link between two different nodes");
     link.Finish();
     if (entry.a >= 0 && entry.b >= 0) config.links.push_back(entry);
   }
@@ -83,8 +89,9 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name, 
         for (size_t i = 0; i < config.nodes.size(); ++i)
           if (item.IsScalar() && config.nodes[i].name == item.Scalar()) index = static_cast<int>(i);
         if (index < 0)
-          params.diagnostics()->Add(NodeLocation(item, params.file()), params.path() + ".heat_inputs",
-                                    NodeText(item), "expected the name of a node of this network");
+          params.diagnostics()->Add(NodeLocation(item, params.file()),
+                                    params.path() + ".heat_inputs", NodeText(item),
+                                    "expected the name of a node of this network");
         else
           config.heated_nodes.push_back(index);
       }
@@ -93,11 +100,13 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name, 
   // Every node must reach the ambient, or its temperature drifts without bound under heat input.
   if (!config.nodes.empty()) {
     bool any_ambient = false;
-    for (const Node& node : config.nodes) any_ambient = any_ambient || node.ambient_conductance_W_per_K > 0;
+    for (const Node& node : config.nodes)
+      any_ambient = any_ambient || node.ambient_conductance_W_per_K > 0;
     if (!any_ambient)
       params.Error("nodes", "", "expected at least one node with ambient_conductance_W_per_K > 0");
   }
-  if (config.nodes.size() > 64) params.Error("nodes", std::to_string(config.nodes.size()), "expected at most 64 nodes");
+  if (config.nodes.size() > 64)
+    params.Error("nodes", std::to_string(config.nodes.size()), "expected at most 64 nodes");
   if (config.nodes.empty()) return nullptr;
   return std::make_unique<ThermalNetworkBlock>(name, std::move(config));
 }
@@ -105,26 +114,40 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name, 
 void ThermalNetworkBlock::Declare(const DeclareContext& context, BlockDeclaration& declaration) {
   const int n = static_cast<int>(config_.nodes.size());
   Discretise(a_, b_, context.dt_s, &phi_, &gamma_);
-  in_ambient_ = declaration.AddInput({.name = "ambient_K", .unit = "K", .doc = "ambient temperature"});
+  in_ambient_ =
+      declaration.AddInput({.name = "ambient_K", .unit = "K", .doc = "ambient temperature"});
   for (int node : config_.heated_nodes)
     in_heat_.push_back(declaration.AddInput(
-        {.name = "heat_" + config_.nodes[static_cast<size_t>(node)].name + "_W", .unit = "W",
+        {.name = "heat_" + config_.nodes[static_cast<size_t>(node)].name + "_W",
+         .unit = "W",
          .doc = "heat flow into the node"}));
-  out_temp_ = declaration.AddOutput({.name = "temp_K", .size = n, .unit = "K", .doc = "node temperatures"},
-                                    FieldKind::kContinuous, 0.0, 1e4);
+  out_temp_ =
+      declaration.AddOutput({.name = "temp_K", .size = n, .unit = "K", .doc = "node temperatures"},
+                            FieldKind::kContinuous, 0.0, 1e4);
   out_loss_ = declaration.AddOutput({.name = "loss_W", .unit = "W", .doc = "heat flow to ambient"});
-  leak_ = declaration.AddState({.name = "leak_W", .shape = {n}, .unit = "W", .kind = FieldKind::kDiscrete,
+  leak_ = declaration.AddState({.name = "leak_W",
+                                .shape = {n},
+                                .unit = "W",
+                                .kind = FieldKind::kDiscrete,
                                 .doc = "extra heat loss per node from the 'heat_leak' fault"});
-  totals_ = declaration.AddState({.name = "totals", .shape = {kTotalSlots}, .unit = "J",
+  totals_ = declaration.AddState({.name = "totals",
+                                  .shape = {kTotalSlots},
+                                  .unit = "J",
                                   .kind = FieldKind::kDiscrete,
                                   .doc = "heat in [J], loss to ambient [J], elapsed [s]"});
-  declaration.AddFault({.name = "heat_leak",
-                        .params = {{.name = "node", .unit = "1", .lower = 0, .upper = n - 1.0, .doc = "node index"},
-                                   {.name = "power_W", .unit = "W", .lower = 0, .upper = 1e9,
-                                    .default_value = 1000.0, .doc = "heat lost"}},
-                        .doc = "an extra heat loss at a node (an open door, a broken seal)"});
+  declaration.AddFault(
+      {.name = "heat_leak",
+       .params = {{.name = "node", .unit = "1", .lower = 0, .upper = n - 1.0, .doc = "node index"},
+                  {.name = "power_W",
+                   .unit = "W",
+                   .lower = 0,
+                   .upper = 1e9,
+                   .default_value = 1000.0,
+                   .doc = "heat lost"}},
+       .doc = "an extra heat loss at a node (an open door, a broken seal)"});
   for (const Node& node : config_.nodes)
-    declaration.AddKpi({.name = "final_temp_" + node.name + "_K", .unit = "K", .doc = "temperature at the end"});
+    declaration.AddKpi(
+        {.name = "final_temp_" + node.name + "_K", .unit = "K", .doc = "temperature at the end"});
   declaration.AddKpi({.name = "heat_in_J", .unit = "J", .doc = "heat delivered by the inputs"});
   declaration.AddKpi({.name = "loss_to_ambient_J", .unit = "J", .doc = "heat lost to the ambient"});
 }
@@ -168,23 +191,26 @@ void ThermalNetworkBlock::Update(const TickInfo& tick, BlockIo& io) const {
   for (int i = 0; i < n; ++i) {
     temp[i] = next[i];
     energy_after += config_.nodes[static_cast<size_t>(i)].capacitance_J_per_K * next[i];
-    loss_now += config_.nodes[static_cast<size_t>(i)].ambient_conductance_W_per_K * (next[i] - ambient);
+    loss_now +=
+        config_.nodes[static_cast<size_t>(i)].ambient_conductance_W_per_K * (next[i] - ambient);
   }
   double* totals = io.Field<double>(totals_);
   const double heat_in_J = heat_total * tick.period_s;
   totals[kHeatInJ] += heat_in_J;
-  totals[kLossToAmbientJ] += heat_in_J - leak_total * tick.period_s - (energy_after - energy_before);
+  totals[kLossToAmbientJ] +=
+      heat_in_J - leak_total * tick.period_s - (energy_after - energy_before);
   totals[kElapsedS] += tick.period_s;
   io.Out(out_loss_)[0] = loss_now + leak_total;
 }
 
-void ThermalNetworkBlock::ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double> params,
-                                     bool active) const {
+void ThermalNetworkBlock::ApplyFault(const TickInfo&, BlockIo& io, int,
+                                     std::span<const double> params, bool active) const {
   const int node = static_cast<int>(params[0]);
   io.Field<double>(leak_)[node] = active ? params[1] : 0.0;
 }
 
-void ThermalNetworkBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const {
+void ThermalNetworkBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
+                                      std::span<double> kpis) const {
   const double* temp = io.Out(out_temp_);
   const size_t n = config_.nodes.size();
   for (size_t i = 0; i < n; ++i) kpis[i] = temp[i];

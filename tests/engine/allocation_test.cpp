@@ -16,7 +16,8 @@ std::atomic<long> g_allocations{0};
 }  // namespace
 
 void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_counting.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
   throw std::bad_alloc();
 }
@@ -43,7 +44,8 @@ TEST_CASE("Stepping the default scenario allocates nothing", "[simulator]") {
   overrides.num_worlds = 16;
   for (int threads : {1, 2}) {
     overrides.num_threads = threads;
-    const LoadedScenario scenario = LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
+    const LoadedScenario scenario =
+        LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
     Simulator simulator(scenario.model);
     simulator.Step(100);  // warm-up
     g_allocations = 0;

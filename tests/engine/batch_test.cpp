@@ -24,7 +24,8 @@ BlockRegistry Registry() {
 }
 
 fs::path TempDir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("ftwin_batch_test_" + name + "_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("ftwin_batch_test_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -33,12 +34,14 @@ fs::path TempDir(const std::string& name) {
 // A sweep over the default scenario, shortened to 6 h per run.
 fs::path WriteSweep(const fs::path& dir, const std::string& extra = "") {
   const fs::path file = dir / "sweep.yaml";
-  std::ofstream(file) << "ftwin_sweep: 1\nname: test\nscenario: " FTWIN_SOURCE_DIR "/scenarios/default.yaml\n"
-                         "seeds: [5, 6]\n"
-                         "grid:\n  blocks.heater.kp: [1000, 3000, 9000]\n  run.duration: [6h]\n"
-                         "random:\n  count: 2\n  seed: 4\n  params:\n"
-                         "    blocks.building.nodes[1].capacitance_J_per_K: {loguniform: [1.0e7, 1.0e8]}\n"
-                      << extra;
+  std::ofstream(file)
+      << "ftwin_sweep: 1\nname: test\nscenario: " FTWIN_SOURCE_DIR
+         "/scenarios/default.yaml\n"
+         "seeds: [5, 6]\n"
+         "grid:\n  blocks.heater.kp: [1000, 3000, 9000]\n  run.duration: [6h]\n"
+         "random:\n  count: 2\n  seed: 4\n  params:\n"
+         "    blocks.building.nodes[1].capacitance_J_per_K: {loguniform: [1.0e7, 1.0e8]}\n"
+      << extra;
   return file;
 }
 
@@ -127,15 +130,18 @@ TEST_CASE("Bad sweeps are rejected with file, line and key", "[batch]") {
   options.sweep_file = file;
   options.out_dir = dir / "out";
   options.quiet = true;
-  CHECK_THROWS_WITH(RunBatch(options, Registry()),
-                    Catch::Contains("blocks[2].kq: unknown key") && Catch::Contains("in run r000000"));
+  CHECK_THROWS_WITH(RunBatch(options, Registry()), Catch::Contains("blocks[2].kq: unknown key") &&
+                                                       Catch::Contains("in run r000000"));
   CHECK_FALSE(fs::exists(dir / "out" / "results.jsonl"));
   CHECK_THAT(with("blocks.heater.kp", "blocks.cooler.kp"), Catch::Contains("no block 'cooler'"));
   CHECK_THAT(with("{loguniform: [1.0e7, 1.0e8]}", "{loguniform: [0, 1.0e8]}"),
              Catch::Contains("sweep.yaml:12:") && Catch::Contains("low > 0"));
-  CHECK_THAT(with("{loguniform: [1.0e7, 1.0e8]}", "{gamma: [1, 2]}"), Catch::Contains("expected a distribution"));
-  CHECK_THAT(with("seeds: [5, 6]", "seeds: [5, -6]"), Catch::Contains("non-negative integer seeds"));
-  CHECK_THAT(with("default.yaml", "nosuch.yaml"), Catch::Contains("scenario") && Catch::Contains("expected an existing file"));
+  CHECK_THAT(with("{loguniform: [1.0e7, 1.0e8]}", "{gamma: [1, 2]}"),
+             Catch::Contains("expected a distribution"));
+  CHECK_THAT(with("seeds: [5, 6]", "seeds: [5, -6]"),
+             Catch::Contains("non-negative integer seeds"));
+  CHECK_THAT(with("default.yaml", "nosuch.yaml"),
+             Catch::Contains("scenario") && Catch::Contains("expected an existing file"));
   fs::remove_all(dir);
 }
 

@@ -29,7 +29,8 @@ std::string BuildError(GraphBuilder& builder) {
 TEST_CASE("An unconnected input is rejected", "[graph]") {
   GraphBuilder builder(Run());
   builder.AddBlock(std::make_unique<FirstOrderBlock>("filter", 1.0));
-  CHECK_THAT(BuildError(builder), Catch::Contains("filter.u") && Catch::Contains("input is not connected"));
+  CHECK_THAT(BuildError(builder),
+             Catch::Contains("filter.u") && Catch::Contains("input is not connected"));
 }
 
 TEST_CASE("Unknown blocks and ports are rejected", "[graph]") {
@@ -43,8 +44,10 @@ TEST_CASE("Unknown blocks and ports are rejected", "[graph]") {
   builder.Connect("sourcey", "filter.u");
   const std::string error = BuildError(builder);
   CHECK_THAT(error, Catch::Contains("site.yaml:12:5") && Catch::Contains("no block 'nosuch'"));
-  CHECK_THAT(error, Catch::Contains("source.z") && Catch::Contains("output port of 'source' (one of: y)"));
-  CHECK_THAT(error, Catch::Contains("filter.w") && Catch::Contains("input port of 'filter' (one of: u)"));
+  CHECK_THAT(error,
+             Catch::Contains("source.z") && Catch::Contains("output port of 'source' (one of: y)"));
+  CHECK_THAT(error,
+             Catch::Contains("filter.w") && Catch::Contains("input port of 'filter' (one of: u)"));
   CHECK_THAT(error, Catch::Contains("expected '<block>.<output port>'"));
 }
 
@@ -57,7 +60,8 @@ TEST_CASE("Type and size mismatches are rejected", "[graph]") {
   builder.Connect("ints.y", "a.u");
   builder.Connect("vector.y", "b.u");
   const std::string error = BuildError(builder);
-  CHECK_THAT(error, Catch::Contains("ints.y -> a.u") && Catch::Contains("type mismatch: output is i32[1]"));
+  CHECK_THAT(error, Catch::Contains("ints.y -> a.u") &&
+                        Catch::Contains("type mismatch: output is i32[1]"));
   CHECK_THAT(error, Catch::Contains("vector.y -> b.u") && Catch::Contains("output is f64[3]"));
 }
 
@@ -80,7 +84,8 @@ TEST_CASE("Unit mismatches are rejected", "[graph]") {
   builder.AddBlock(std::make_unique<ConstantBlock>("power", 1.0, "W"));
   builder.AddBlock(std::make_unique<FirstOrderBlock>("temperature", 1.0, false, "K"));
   builder.Connect("power.y", "temperature.u");
-  CHECK_THAT(BuildError(builder), Catch::Contains("unit mismatch: output is in 'W', input expects 'K'"));
+  CHECK_THAT(BuildError(builder),
+             Catch::Contains("unit mismatch: output is in 'W', input expects 'K'"));
 }
 
 TEST_CASE("An input connected twice is rejected", "[graph]") {
@@ -113,7 +118,8 @@ TEST_CASE("An algebraic loop is rejected and named; a delayed input breaks it", 
   builder.Connect("c.y", "a.u");
   const std::string error = BuildError(builder);
   CHECK_THAT(error, Catch::Contains("algebraic loop"));
-  CHECK_THAT(error, Catch::Contains("a.y -> b.u") && Catch::Contains("b.y -> c.u") && Catch::Contains("c.y -> a.u"));
+  CHECK_THAT(error, Catch::Contains("a.y -> b.u") && Catch::Contains("b.y -> c.u") &&
+                        Catch::Contains("c.y -> a.u"));
 
   GraphBuilder fixed(Run());
   fixed.AddBlock(std::make_unique<FirstOrderBlock>("a", 1.0));
@@ -148,7 +154,8 @@ TEST_CASE("Faults naming unknown blocks, faults or parameters are rejected", "[g
   const std::string error = BuildError(builder);
   CHECK_THAT(error, Catch::Contains("faults.block: got 'ghost'"));
   CHECK_THAT(error, Catch::Contains("got 'melt'") && Catch::Contains("one of: freeze"));
-  CHECK_THAT(error, Catch::Contains("faults.params.speed") && Catch::Contains("unknown fault parameter"));
+  CHECK_THAT(error,
+             Catch::Contains("faults.params.speed") && Catch::Contains("unknown fault parameter"));
   CHECK_THAT(error, Catch::Contains("multiple of the tick length"));
 }
 

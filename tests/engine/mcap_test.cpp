@@ -46,7 +46,8 @@ void WriteSample(const fs::path& file) {
   const uint16_t a = writer.AddChannel(schema, "/a", "json");
   const uint16_t b = writer.AddChannel(schema, "/b", "json", {{"k", "v"}});
   for (int i = 0; i < 300; ++i)
-    writer.WriteMessage(i % 3 == 0 ? b : a, static_cast<uint64_t>(i) * 1000, "{\"i\":" + std::to_string(i) + "}");
+    writer.WriteMessage(i % 3 == 0 ? b : a, static_cast<uint64_t>(i) * 1000,
+                        "{\"i\":" + std::to_string(i) + "}");
   writer.Close();
 }
 
@@ -84,7 +85,8 @@ TEST_CASE("Corrupted bytes are caught by the CRCs", "[mcap]") {
   const McapContents contents = ReadMcap(file);
   bool chunk_crc = false, data_crc = false;
   for (const std::string& error : contents.errors) {
-    chunk_crc = chunk_crc || error.find("CRC mismatch") != std::string::npos && error.find("chunk") != std::string::npos;
+    chunk_crc = chunk_crc || error.find("CRC mismatch") != std::string::npos &&
+                                 error.find("chunk") != std::string::npos;
     data_crc = data_crc || error.find("data section CRC") != std::string::npos;
   }
   CHECK(chunk_crc);
@@ -104,7 +106,8 @@ TEST_CASE("A truncated file keeps every complete chunk readable and can be repai
     CHECK(contents.valid_prefix_bytes <= cut);
     // Messages that were read are exactly a prefix of the full file's messages.
     REQUIRE(contents.messages.size() <= whole.messages.size());
-    for (size_t i = 0; i < contents.messages.size(); ++i) CHECK(contents.messages[i].data == whole.messages[i].data);
+    for (size_t i = 0; i < contents.messages.size(); ++i)
+      CHECK(contents.messages[i].data == whole.messages[i].data);
     if (cut > bytes.size() / 3) CHECK(contents.messages.size() > 0);
     const fs::path repaired = TempFile("repaired.mcap");
     const RecoverReport report = RecoverRecording(file, repaired);
@@ -125,7 +128,8 @@ TEST_CASE("kill -9 while recording leaves every flushed chunk readable", "[mcap]
   REQUIRE(child >= 0);
   if (child == 0) {
     McapWriter writer(file, "ftwin", "test", 2048);
-    const uint16_t channel = writer.AddChannel(writer.AddSchema("s", "jsonschema", "{}"), "/x", "json");
+    const uint16_t channel =
+        writer.AddChannel(writer.AddSchema("s", "jsonschema", "{}"), "/x", "json");
     for (int i = 0;; ++i) {
       writer.WriteMessage(channel, static_cast<uint64_t>(i), "{\"i\":" + std::to_string(i) + "}");
       if (i == 1000) kill(getpid(), SIGKILL);  // mid-chunk, no destructor, no Close()
@@ -142,11 +146,13 @@ TEST_CASE("kill -9 while recording leaves every flushed chunk readable", "[mcap]
   CHECK(contents.messages.size() < 1001);
   for (size_t i = 0; i < contents.messages.size(); ++i)
     CHECK(contents.messages[i].data == "{\"i\":" + std::to_string(i) + "}");
-  for (const std::string& error : contents.errors) CHECK_THAT(error, Catch::StartsWith("file is incomplete"));
+  for (const std::string& error : contents.errors)
+    CHECK_THAT(error, Catch::StartsWith("file is incomplete"));
   fs::remove(file);
 }
 
-TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does not", "[mcap][determinism]") {
+TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does not",
+          "[mcap][determinism]") {
   BlockRegistry registry;
   RegisterEngineBlocks(registry);
   RegisterPlantBlocks(registry);
@@ -154,7 +160,8 @@ TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does
   overrides.duration_ns = 2LL * 86400 * 1'000'000'000;
   overrides.num_worlds = 3;
   overrides.num_threads = 2;
-  LoadedScenario loaded = LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
+  LoadedScenario loaded =
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
   const fs::path file = TempFile("run.mcap");
   {
     Simulator simulator(loaded.model);
@@ -164,7 +171,8 @@ TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does
     options.version = "test";
     Recorder recorder(loaded.spec, overrides, simulator, options);
     REQUIRE(simulator.Submit({1000, 1, "heater.setpoint", {297.0}, "controller"}).empty());
-    REQUIRE(simulator.Submit({5000, -1, "building!heat_leak", {1, 2500.0, 3600.0}, "operator"}).empty());
+    REQUIRE(simulator.Submit({5000, -1, "building!heat_leak", {1, 2500.0, 3600.0}, "operator"})
+                .empty());
     simulator.Step(loaded.model->run().duration_ns / loaded.model->run().dt_ns);
     recorder.Close();
   }
@@ -178,11 +186,14 @@ TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does
   const fs::path tampered = TempFile("tampered.mcap");
   {
     McapWriter writer(tampered, contents.profile, contents.library);
-    for (const auto& attachment : contents.attachments) writer.AddAttachment(attachment.name, attachment.media_type, attachment.data);
+    for (const auto& attachment : contents.attachments)
+      writer.AddAttachment(attachment.name, attachment.media_type, attachment.data);
     for (const auto& [name, values] : contents.metadata) writer.AddMetadata(name, values);
-    for (const auto& [id, schema] : contents.schemas) writer.AddSchema(schema.name, schema.encoding, schema.data);
+    for (const auto& [id, schema] : contents.schemas)
+      writer.AddSchema(schema.name, schema.encoding, schema.data);
     for (const auto& [id, channel] : contents.channels)
-      writer.AddChannel(channel.schema_id, channel.topic, channel.message_encoding, channel.metadata);
+      writer.AddChannel(channel.schema_id, channel.topic, channel.message_encoding,
+                        channel.metadata);
     bool changed = false;
     for (const auto& message : contents.messages) {
       std::string data = message.data;
@@ -200,7 +211,8 @@ TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does
   CHECK(ReadMcap(tampered).errors.empty());
   const ReplayReport differs = ReplayRecording(tampered, registry);
   CHECK_FALSE(differs.identical);
-  CHECK_THAT(differs.first_difference, Catch::Contains("/building") && Catch::Contains("recorded:"));
+  CHECK_THAT(differs.first_difference,
+             Catch::Contains("/building") && Catch::Contains("recorded:"));
   fs::remove(file);
   fs::remove(tampered);
 }

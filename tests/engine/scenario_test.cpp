@@ -97,12 +97,14 @@ TEST_CASE("A valid scenario round-trips through SpecToYaml", "[scenario]") {
 }
 
 TEST_CASE("YAML syntax errors name the line", "[scenario]") {
-  CHECK_THAT(Errors("ftwin: 1\nname: [unclosed\n"), Catch::Contains("site.yaml:") && Catch::Contains("YAML syntax error"));
+  CHECK_THAT(Errors("ftwin: 1\nname: [unclosed\n"),
+             Catch::Contains("site.yaml:") && Catch::Contains("YAML syntax error"));
 }
 
 TEST_CASE("Unknown keys are reported with line and key path", "[scenario]") {
   const std::string error = Errors(Replace(kValid, "    kp: 100", "    kp: 100\n    kq: 5"));
-  CHECK_THAT(error, Catch::Contains("site.yaml:24:5:") && Catch::Contains("blocks[2].kq") && Catch::Contains("unknown key"));
+  CHECK_THAT(error, Catch::Contains("site.yaml:24:5:") && Catch::Contains("blocks[2].kq") &&
+                        Catch::Contains("unknown key"));
   CHECK_THAT(Errors(Replace(kValid, "  seed: 3", "  seed: 3\n  sed: 4")),
              Catch::Contains("site.yaml:7:3: run.sed: unknown key"));
 }
@@ -118,7 +120,8 @@ TEST_CASE("Wrong types are reported with the value and the expectation", "[scena
 
 TEST_CASE("Out-of-range values are reported", "[scenario]") {
   CHECK_THAT(Errors(Replace(kValid, "capacitance_J_per_K: 1.0e5", "capacitance_J_per_K: -5")),
-             Catch::Contains("blocks[1].nodes[0].capacitance_J_per_K: got '-5', expected a number > 0 [J/K]"));
+             Catch::Contains(
+                 "blocks[1].nodes[0].capacitance_J_per_K: got '-5', expected a number > 0 [J/K]"));
   CHECK_THAT(Errors(Replace(kValid, "  seed: 3", "  seed: 3\n  worlds: 0")),
              Catch::Contains("run.worlds: got '0', expected an integer in [1,"));
   CHECK_THAT(Errors(Replace(kValid, "duration: 1h", "duration: 1500ms")),
@@ -128,33 +131,43 @@ TEST_CASE("Out-of-range values are reported", "[scenario]") {
 TEST_CASE("Missing required keys and referenced files are reported", "[scenario]") {
   CHECK_THAT(Errors(Replace(kValid, "    setpoint: 293\n", "")),
              Catch::Contains("blocks[2].setpoint: missing required key"));
-  CHECK_THAT(Errors(Replace(kValid, "run:\n", "runs:\n")), Catch::Contains("run: missing required key"));
+  CHECK_THAT(Errors(Replace(kValid, "run:\n", "runs:\n")),
+             Catch::Contains("run: missing required key"));
   // A file reference that does not exist (ParamReader::ExistingFile, used by data-driven blocks).
   Diagnostics diagnostics;
   YAML::Node node = YAML::Load("data: no/such/file.csv");
   ParamReader reader(node, "site.yaml", "blocks[0]", &diagnostics, "/tmp");
   reader.ExistingFile("data");
   REQUIRE(diagnostics.size() == 1);
-  CHECK_THAT(diagnostics.ToString(), Catch::Contains("site.yaml:1:7: blocks[0].data: got 'no/such/file.csv'") &&
-                                         Catch::Contains("expected an existing file"));
+  CHECK_THAT(diagnostics.ToString(),
+             Catch::Contains("site.yaml:1:7: blocks[0].data: got 'no/such/file.csv'") &&
+                 Catch::Contains("expected an existing file"));
 }
 
 TEST_CASE("Duplicate names are reported", "[scenario]") {
-  CHECK_THAT(Errors(Replace(kValid, "name: heater", "name: room")),
-             Catch::Contains("blocks[2].name: got 'room', expected a unique block name (also used at line 13)"));
-  CHECK_THAT(Errors(Replace(kValid, "      - {name: air, capacitance_J_per_K: 1.0e5, ambient_conductance_W_per_K: 10}",
-                            "      - {name: air, capacitance_J_per_K: 1.0e5, ambient_conductance_W_per_K: 10}\n"
-                            "      - {name: air, capacitance_J_per_K: 1.0e5}")),
-             Catch::Contains("nodes[1].name: got 'air', expected a unique node name"));
+  CHECK_THAT(
+      Errors(Replace(kValid, "name: heater", "name: room")),
+      Catch::Contains(
+          "blocks[2].name: got 'room', expected a unique block name (also used at line 13)"));
+  CHECK_THAT(
+      Errors(Replace(
+          kValid,
+          "      - {name: air, capacitance_J_per_K: 1.0e5, ambient_conductance_W_per_K: 10}",
+          "      - {name: air, capacitance_J_per_K: 1.0e5, ambient_conductance_W_per_K: 10}\n"
+          "      - {name: air, capacitance_J_per_K: 1.0e5}")),
+      Catch::Contains("nodes[1].name: got 'air', expected a unique node name"));
 }
 
 TEST_CASE("Unknown block types and bad connections are reported", "[scenario]") {
-  CHECK_THAT(Errors(Replace(kValid, "type: pid_controller", "type: pid_controler")),
-             Catch::Contains("blocks[2].type: got 'pid_controler', expected a known block type (") &&
-                 Catch::Contains("pid_controller"));
-  CHECK_THAT(Errors(Replace(kValid, "[heater.command, room.heat_air_W]", "[heater.command, room.heat_W]")),
-             Catch::Contains("site.yaml:29:5: connections.to: got 'room.heat_W'"));
-  CHECK_THAT(Errors(Replace(kValid, "\"room.temp_K[0]\", heater.measurement, delayed", "\"room.temp_K[0]\", heater.measurement")),
+  CHECK_THAT(
+      Errors(Replace(kValid, "type: pid_controller", "type: pid_controler")),
+      Catch::Contains("blocks[2].type: got 'pid_controler', expected a known block type (") &&
+          Catch::Contains("pid_controller"));
+  CHECK_THAT(
+      Errors(Replace(kValid, "[heater.command, room.heat_air_W]", "[heater.command, room.heat_W]")),
+      Catch::Contains("site.yaml:29:5: connections.to: got 'room.heat_W'"));
+  CHECK_THAT(Errors(Replace(kValid, "\"room.temp_K[0]\", heater.measurement, delayed",
+                            "\"room.temp_K[0]\", heater.measurement")),
              Catch::Contains("algebraic loop"));
 }
 
@@ -179,7 +192,8 @@ TEST_CASE("The shipped scenarios validate", "[scenario]") {
     // scenarios made only of engine and plant blocks must compile.
     bool only_known = true;
     const BlockRegistry registry = Registry();
-    for (const BlockSpec& block : spec.blocks) only_known = only_known && registry.Find(block.type) != nullptr;
+    for (const BlockSpec& block : spec.blocks)
+      only_known = only_known && registry.Find(block.type) != nullptr;
     if (only_known) CHECK_NOTHROW(CompileSpec(spec, registry));
   }
 }

@@ -56,7 +56,8 @@ TEST_CASE("The clock is an integer: no drift after 1e9 ticks", "[simulator]") {
   // Jump to tick 1e9 - 5 through a snapshot, then step across 1e9.
   std::vector<uint8_t> snapshot = simulator.Snapshot();
   const int64_t target = 1'000'000'000 - 5;
-  std::memcpy(snapshot.data() + 4 + 4 + 8 + 4, &target, sizeof target);  // header: magic, version, hash, worlds, tick
+  std::memcpy(snapshot.data() + 4 + 4 + 8 + 4, &target,
+              sizeof target);  // header: magic, version, hash, worlds, tick
   simulator.Restore(snapshot);
   simulator.Step(10);
   CHECK(simulator.tick() == 1'000'000'005);
@@ -82,8 +83,10 @@ TEST_CASE("Blocks run exactly at their periods", "[simulator]") {
       CHECK(simulator.state().World<int64_t>(block.bad_period_, world)[0] == 0);
       const int64_t period = model->binding(b).period_ticks;
       // Runs at 0, p, 2p, ... < 1000.
-      CHECK(simulator.state().World<int64_t>(block.runs_, world)[0] == (1000 + period - 1) / period);
-      CHECK(simulator.state().World<int64_t>(block.last_tick_, world)[0] == (999 / period) * period);
+      CHECK(simulator.state().World<int64_t>(block.runs_, world)[0] ==
+            (1000 + period - 1) / period);
+      CHECK(simulator.state().World<int64_t>(block.last_tick_, world)[0] ==
+            (999 / period) * period);
     }
   }
 }
@@ -113,7 +116,8 @@ TEST_CASE("World i of a batch equals the same world of another batch size", "[de
   Simulator a(small), b(large);
   a.Step(300);
   b.Step(300);
-  for (int world = 0; world < 3; ++world) CHECK(a.state().HashWorld(world) == b.state().HashWorld(world));
+  for (int world = 0; world < 3; ++world)
+    CHECK(a.state().HashWorld(world) == b.state().HashWorld(world));
 }
 
 TEST_CASE("Snapshot, restore and continue equals an uninterrupted run", "[determinism]") {
@@ -139,8 +143,10 @@ TEST_CASE("A snapshot of another model or garbage is rejected", "[simulator]") {
   std::vector<uint8_t> snapshot = simulator.Snapshot();
   const auto other = MakeModel(MakeRun(5, 1));
   Simulator other_simulator(other);
-  CHECK_THROWS_WITH(other_simulator.Restore(snapshot), Catch::Contains("different number of worlds"));
-  std::vector<uint8_t> truncated(snapshot.begin(), snapshot.begin() + static_cast<long>(snapshot.size() / 2));
+  CHECK_THROWS_WITH(other_simulator.Restore(snapshot),
+                    Catch::Contains("different number of worlds"));
+  std::vector<uint8_t> truncated(snapshot.begin(),
+                                 snapshot.begin() + static_cast<long>(snapshot.size() / 2));
   CHECK_THROWS_WITH(simulator.Restore(truncated), Catch::Contains("truncated"));
   std::vector<uint8_t> garbage(64, 0xAB);
   CHECK_THROWS_WITH(simulator.Restore(garbage), Catch::Contains("bad magic"));
@@ -183,13 +189,15 @@ TEST_CASE("Commands are validated and bad ones change nothing", "[simulator]") {
   CHECK_THAT(simulator.Submit({0, 0, "fast.runs", {1}, ""}), Catch::Contains("only input fields"));
   CHECK_THAT(simulator.Submit({0, 0, "fast.gain", {11}, ""}), Catch::Contains("out of range"));
   CHECK_THAT(simulator.Submit({0, 0, "fast.gain", {NAN}, ""}), Catch::Contains("out of range"));
-  CHECK_THAT(simulator.Submit({0, 0, "fast.gain", {1, 2}, ""}), Catch::Contains("expected 1 values"));
+  CHECK_THAT(simulator.Submit({0, 0, "fast.gain", {1, 2}, ""}),
+             Catch::Contains("expected 1 values"));
   CHECK_THAT(simulator.Submit({0, 5, "fast.gain", {1}, ""}), Catch::Contains("does not exist"));
   CHECK_THAT(simulator.Submit({0, 0, "fast/jump", {1}, ""}), Catch::Contains("no command 'jump'"));
   CHECK_THAT(simulator.Submit({0, 0, "fast/kick", {1000}, ""}), Catch::Contains("out of range"));
   CHECK_THAT(simulator.Submit({0, 0, "ghost/kick", {1}, ""}), Catch::Contains("no block named"));
   CHECK_THAT(simulator.Submit({0, 0, "fast!melt", {}, ""}), Catch::Contains("no fault 'melt'"));
-  CHECK_THAT(simulator.Submit({0, 0, "fast.gain[3]", {1}, ""}), Catch::Contains("element index out of range"));
+  CHECK_THAT(simulator.Submit({0, 0, "fast.gain[3]", {1}, ""}),
+             Catch::Contains("element index out of range"));
   CHECK(simulator.Submit({0, 0, "fast.gain[0]", {2}, ""}).empty());
   simulator.Step(0);
   CHECK(simulator.state().Hash() == before);
@@ -208,7 +216,8 @@ TEST_CASE("A set command applies at its tick, in that world only", "[simulator]"
   CHECK(simulator.state().World<double>(block.gain_, 2)[0] == 1.0);
 }
 
-TEST_CASE("Scheduled faults start and end at their ticks; random ones follow their rate", "[simulator]") {
+TEST_CASE("Scheduled faults start and end at their ticks; random ones follow their rate",
+          "[simulator]") {
   RunConfig run = MakeRun(64, 2);
   const auto model = MakeModel(run);
   Simulator simulator(model);
@@ -287,8 +296,10 @@ TEST_CASE("A delayed input reads the value from the start of the tick", "[simula
   const double decay = std::exp(-0.1);
   const double a1 = decay + (1 - decay) * 1.0;
   const double b1 = decay + (1 - decay) * a1;
-  CHECK(simulator.state().World<double>(model->binding(0).output_fields[0], 0)[0] == Approx(a1).epsilon(1e-15));
-  CHECK(simulator.state().World<double>(model->binding(1).output_fields[0], 0)[0] == Approx(b1).epsilon(1e-15));
+  CHECK(simulator.state().World<double>(model->binding(0).output_fields[0], 0)[0] ==
+        Approx(a1).epsilon(1e-15));
+  CHECK(simulator.state().World<double>(model->binding(1).output_fields[0], 0)[0] ==
+        Approx(b1).epsilon(1e-15));
 }
 
 }  // namespace

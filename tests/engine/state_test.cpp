@@ -9,8 +9,13 @@ namespace {
 std::shared_ptr<Schema> MakeSchema() {
   auto schema = std::make_shared<Schema>();
   schema->Add({.name = "a.x", .owner = "a", .dtype = DType::kFloat64, .shape = {3}, .unit = "m"});
-  schema->Add({.name = "a.n", .owner = "a", .dtype = DType::kInt32, .unit = "1", .kind = FieldKind::kDiscrete});
-  schema->Add({.name = "b.flags", .owner = "b", .dtype = DType::kUInt8, .shape = {2, 5}, .unit = "1"});
+  schema->Add({.name = "a.n",
+               .owner = "a",
+               .dtype = DType::kInt32,
+               .unit = "1",
+               .kind = FieldKind::kDiscrete});
+  schema->Add(
+      {.name = "b.flags", .owner = "b", .dtype = DType::kUInt8, .shape = {2, 5}, .unit = "1"});
   return schema;
 }
 

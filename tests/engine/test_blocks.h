@@ -14,18 +14,25 @@ namespace ftwin::testing {
 /// Counts how often it ran and remembers the ticks of its first runs; random walk output.
 class CountingBlock final : public Block {
  public:
-  CountingBlock(std::string name, int64_t period_ticks) : Block(std::move(name)), period_(period_ticks) {}
+  CountingBlock(std::string name, int64_t period_ticks)
+      : Block(std::move(name)), period_(period_ticks) {}
   std::string type_name() const override { return "counting"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     d.SetPeriodTicks(period_);
-    runs_ = d.AddState({.name = "runs", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
-    last_tick_ = d.AddState({.name = "last_tick", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
-    bad_period_ = d.AddState({.name = "bad_period", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
+    runs_ = d.AddState(
+        {.name = "runs", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
+    last_tick_ = d.AddState(
+        {.name = "last_tick", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
+    bad_period_ = d.AddState(
+        {.name = "bad_period", .dtype = DType::kInt64, .unit = "1", .kind = FieldKind::kDiscrete});
     walk_ = d.AddOutput({.name = "walk", .unit = "1"}, FieldKind::kContinuous);
-    gain_ = d.AddState({.name = "gain", .unit = "1", .kind = FieldKind::kInput, .lower = -10, .upper = 10});
-    d.AddCommand({.verb = "kick", .args = {{.name = "amount", .unit = "1", .lower = -100, .upper = 100}}});
+    gain_ = d.AddState(
+        {.name = "gain", .unit = "1", .kind = FieldKind::kInput, .lower = -10, .upper = 10});
+    d.AddCommand(
+        {.verb = "kick", .args = {{.name = "amount", .unit = "1", .lower = -100, .upper = 100}}});
     d.AddFault({.name = "freeze", .params = {}});
-    frozen_ = d.AddState({.name = "frozen", .dtype = DType::kUInt8, .unit = "1", .kind = FieldKind::kDiscrete});
+    frozen_ = d.AddState(
+        {.name = "frozen", .dtype = DType::kUInt8, .unit = "1", .kind = FieldKind::kDiscrete});
     d.AddKpi({.name = "runs", .unit = "1", .across_worlds = KpiAggregation::kSum});
     d.AddKpi({.name = "walk", .unit = "1"});
   }
@@ -43,10 +50,12 @@ class CountingBlock final : public Block {
     const CounterRng rng = io.Rng(tick.seed, 0);
     io.Out(walk_)[0] += io.Field<double>(gain_)[0] * rng.Normal(static_cast<uint64_t>(tick.tick));
   }
-  void ApplyCommand(const TickInfo&, BlockIo& io, int, std::span<const double> args) const override {
+  void ApplyCommand(const TickInfo&, BlockIo& io, int,
+                    std::span<const double> args) const override {
     io.Out(walk_)[0] += args[0];
   }
-  void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>, bool active) const override {
+  void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
+                  bool active) const override {
     io.Field<uint8_t>(frozen_)[0] = active;
   }
   void ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const override {
@@ -64,7 +73,8 @@ class CountingBlock final : public Block {
 /// y' = -y/tau + u, integrated exactly (zero-order hold on u). Input "u", output "y".
 class FirstOrderBlock final : public Block {
  public:
-  FirstOrderBlock(std::string name, double tau_s, bool delayed_input = false, std::string unit = "1")
+  FirstOrderBlock(std::string name, double tau_s, bool delayed_input = false,
+                  std::string unit = "1")
       : Block(std::move(name)), tau_s_(tau_s), delayed_(delayed_input), unit_(std::move(unit)) {}
   std::string type_name() const override { return "first_order"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {

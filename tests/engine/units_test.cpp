@@ -30,7 +30,8 @@ TEST_CASE("Malformed durations are rejected", "[units]") {
 
 TEST_CASE("Durations format for people", "[units]") {
   CHECK(FormatDuration(90 * kNanosecondsPerSecond) == "1min 30s");
-  CHECK(FormatDuration(3 * 86400 * kNanosecondsPerSecond + 4 * 3600 * kNanosecondsPerSecond) == "3d 04h 00min");
+  CHECK(FormatDuration(3 * 86400 * kNanosecondsPerSecond + 4 * 3600 * kNanosecondsPerSecond) ==
+        "3d 04h 00min");
   CHECK(FormatDuration(250'000'000) == "250ms");
 }
 

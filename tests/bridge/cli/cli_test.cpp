@@ -30,7 +30,8 @@ Result Run(const std::string& arguments) {
 }
 
 std::filesystem::path TempDir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("ftwin_cli_test_" + name + "_" + std::to_string(getpid()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ftwin_cli_test_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -64,8 +65,10 @@ TEST_CASE("ftwin validate reports every error with file and line, exit code 2", 
                          "  - {name: a, type: signal_source, value: 1, colour: red}\n";
   const Result result = Run("validate " + file.string());
   CHECK(result.exit_code == 2);
-  CHECK_THAT(result.output, Catch::Contains(file.string() + ":3:") && Catch::Contains("run.duration"));
-  CHECK_THAT(result.output, Catch::Contains(file.string() + ":5:") && Catch::Contains("blocks[0].colour: unknown key"));
+  CHECK_THAT(result.output,
+             Catch::Contains(file.string() + ":3:") && Catch::Contains("run.duration"));
+  CHECK_THAT(result.output, Catch::Contains(file.string() + ":5:") &&
+                                Catch::Contains("blocks[0].colour: unknown key"));
   CHECK_THAT(result.output, Catch::Contains("2 error(s); nothing was run"));
   CHECK(Run("validate " + (dir / "missing.yaml").string()).exit_code == 2);
   std::filesystem::remove_all(dir);
@@ -73,7 +76,8 @@ TEST_CASE("ftwin validate reports every error with file and line, exit code 2", 
 
 TEST_CASE("ftwin run writes KPIs as JSON and CSV", "[cli]") {
   const auto dir = TempDir("run");
-  const Result result = Run("run " + kDefault + " --duration 6h --worlds 3 --threads 2 --out " + dir.string());
+  const Result result =
+      Run("run " + kDefault + " --duration 6h --worlds 3 --threads 2 --out " + dir.string());
   REQUIRE(result.exit_code == 0);
   CHECK_THAT(result.output, Catch::Contains("building.final_temp_air_K"));
   const nlohmann::json kpis = nlohmann::json::parse(ReadFile(dir / "kpis.json"));
@@ -106,8 +110,12 @@ TEST_CASE("ftwin run rejects bad options with exit code 2", "[cli]") {
 
 TEST_CASE("Two runs with the same seed print the same KPIs", "[cli][determinism]") {
   const auto a = TempDir("a"), b = TempDir("b");
-  REQUIRE(Run("run " + kDefault + " --duration 1d --worlds 2 --threads 1 --quiet --out " + a.string()).exit_code == 0);
-  REQUIRE(Run("run " + kDefault + " --duration 1d --worlds 2 --threads 2 --quiet --out " + b.string()).exit_code == 0);
+  REQUIRE(
+      Run("run " + kDefault + " --duration 1d --worlds 2 --threads 1 --quiet --out " + a.string())
+          .exit_code == 0);
+  REQUIRE(
+      Run("run " + kDefault + " --duration 1d --worlds 2 --threads 2 --quiet --out " + b.string())
+          .exit_code == 0);
   CHECK(ReadFile(a / "kpis.csv") == ReadFile(b / "kpis.csv"));
   std::filesystem::remove_all(a);
   std::filesystem::remove_all(b);

@@ -46,7 +46,9 @@ connections:
   }
 }
 
-TEST_CASE("A two-node network matches the eigen-decomposition solution and closes its energy balance", "[thermal]") {
+TEST_CASE(
+    "A two-node network matches the eigen-decomposition solution and closes its energy balance",
+    "[thermal]") {
   const auto model = Load(R"(ftwin: 1
 name: rc2
 run: {dt: 30s, duration: 1d}
@@ -64,7 +66,8 @@ connections:
   - [ambient.value, building.ambient_K]
   - [power.value, building.heat_air_W]
 )");
-  const auto& block = static_cast<const ThermalNetworkBlock&>(model->block(model->FindBlock("building")));
+  const auto& block =
+      static_cast<const ThermalNetworkBlock&>(model->block(model->FindBlock("building")));
   Simulator simulator(model);
   simulator.Step(2880);  // one day
   // Independent route: T(t) = T_inf + V exp(Λ t) V⁻¹ (T0 - T_inf), T_inf = -A⁻¹ B u.
@@ -85,7 +88,8 @@ connections:
   CHECK(temp[0] == Approx(expected(0)).epsilon(1e-10));
   CHECK(temp[1] == Approx(expected(1)).epsilon(1e-10));
   // Energy balance: heat in = loss to ambient + stored.
-  const double* totals = simulator.state().World<double>(model->schema().Find("building.totals"), 0);
+  const double* totals =
+      simulator.state().World<double>(model->schema().Find("building.totals"), 0);
   const double stored = 2.0e6 * (temp[0] - 290.0) + 5.0e7 * (temp[1] - 280.0);
   CHECK(totals[0] == Approx(5000.0 * 86400.0).epsilon(1e-15));
   CHECK(totals[0] - totals[1] == Approx(stored).epsilon(1e-9));
@@ -94,7 +98,10 @@ connections:
 TEST_CASE("Bad thermal networks are rejected with their key paths", "[thermal]") {
   const auto error_of = [](const std::string& nodes) {
     try {
-      Load("ftwin: 1\nname: x\nrun: {dt: 1s, duration: 1s}\nblocks:\n  - name: b\n    type: thermal_network\n" + nodes);
+      Load(
+          "ftwin: 1\nname: x\nrun: {dt: 1s, duration: 1s}\nblocks:\n  - name: b\n    type: "
+          "thermal_network\n" +
+          nodes);
     } catch (const InputError& error) {
       return std::string(error.what());
     }
@@ -102,11 +109,13 @@ TEST_CASE("Bad thermal networks are rejected with their key paths", "[thermal]")
   };
   CHECK_THAT(error_of("    nodes: [{name: a, capacitance_J_per_K: 1}]\n"),
              Catch::Contains("ambient_conductance_W_per_K > 0"));
-  CHECK_THAT(error_of("    nodes: [{name: a, capacitance_J_per_K: 1, ambient_conductance_W_per_K: 1}]\n"
-                      "    links: [{a: a, b: c, conductance_W_per_K: 1}]\n"),
-             Catch::Contains("blocks[0].links[0].b: got 'c', expected the name of a node"));
-  CHECK_THAT(error_of("    nodes: [{name: a, capacitance_J_per_K: 0, ambient_conductance_W_per_K: 1}]\n"),
-             Catch::Contains("capacitance_J_per_K: got '0', expected a number > 0"));
+  CHECK_THAT(
+      error_of("    nodes: [{name: a, capacitance_J_per_K: 1, ambient_conductance_W_per_K: 1}]\n"
+               "    links: [{a: a, b: c, conductance_W_per_K: 1}]\n"),
+      Catch::Contains("blocks[0].links[0].b: got 'c', expected the name of a node"));
+  CHECK_THAT(
+      error_of("    nodes: [{name: a, capacitance_J_per_K: 0, ambient_conductance_W_per_K: 1}]\n"),
+      Catch::Contains("capacitance_J_per_K: got '0', expected a number > 0"));
 }
 
 }  // namespace
