@@ -202,6 +202,8 @@ class Block {
                           std::span<const double> params, bool active) const {
     (void)tick, (void)io, (void)fault, (void)params, (void)active;
   }
+  /// True when the block has a CUDA driver for its Update (the GPU backend can run it).
+  virtual bool SupportsCuda() const { return false; }
   /// Computes this world's KPIs (one value per declared KPI) from its State.
   virtual void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const {
     (void)tick, (void)io, (void)kpis;

@@ -18,6 +18,16 @@ struct CudaStatus {
 /// Queries the CUDA runtime (or the stub). Never throws.
 CudaStatus QueryCuda();
 
+/// Where a run's batched blocks execute.
+enum class Backend { kCpu, kCuda };
+
+/// Resolves a `--device` request ("auto", "cpu" or "cuda") against what this build and machine
+/// offer and what the model's blocks support (`model_supports_cuda`). On success sets `backend`
+/// and a one-line `message` saying what is used and why; returns false with `message` as the
+/// error when the request cannot be met (e.g. "cuda" without a device).
+bool ChooseBackend(const std::string& request, bool model_supports_cuda, Backend* backend,
+                   std::string* message);
+
 /// One-line description for `ftwin --version`, e.g. "CUDA: built (sm_80, sm_90), no device found".
 std::string DescribeCudaBuild();
 

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   run->add_option("--out", out_text, "Directory for kpis.json, kpis.csv and commands.jsonl");
   run->add_flag("--quiet", run_options.quiet, "Print nothing but errors");
+  run->add_option("--device", run_options.device,
+                  "auto (CUDA when a GPU and CUDA drivers for every block exist), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   std::string record_every_text;
   run->add_option("--record", run_options.record_file, "Record the run to this MCAP file");
   run->add_option("--record-every", record_every_text,

@@ -69,6 +69,14 @@ int RunScenarioCommand(const RunOptions& options) {
                                              : spec.outputs.dir;
 
   const RunConfig& run = model->run();
+  bool supports_cuda = model->num_blocks() > 0;
+  for (int b = 0; b < model->num_blocks(); ++b) supports_cuda = supports_cuda && model->block(b).SupportsCuda();
+  gpu::Backend backend = gpu::Backend::kCpu;
+  std::string device_message;
+  if (!gpu::ChooseBackend(options.device, supports_cuda, &backend, &device_message)) {
+    std::fprintf(stderr, "%s\n", device_message.c_str());
+    return kExitInvalidInput;
+  }
   const int64_t total_ticks = run.duration_ns / run.dt_ns;
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   if (!options.quiet)
@@ -77,6 +85,7 @@ int RunScenarioCommand(const RunOptions& options) {
         FTWIN_VERSION, spec.name.c_str(), options.scenario.string().c_str(), run.num_worlds,
         run.num_threads, static_cast<unsigned long long>(run.seed),
         FormatDuration(run.dt_ns).c_str(), FormatDuration(run.duration_ns).c_str());
+  if (!options.quiet) std::printf("%s\n", device_message.c_str());
   std::fflush(stdout);
 
   g_interrupted = false;

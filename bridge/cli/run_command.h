@@ -25,6 +25,7 @@ struct RunOptions {
   bool quiet = false;
   std::filesystem::path record_file;  ///< MCAP recording (empty = none)
   int64_t record_every_ns = 0;        ///< 0 = every tick
+  std::string device = "auto";        ///< auto | cpu | cuda
 };
 
 /// `ftwin replay FILE`: re-runs a recording and checks it bit-exactly. Returns an ExitCode

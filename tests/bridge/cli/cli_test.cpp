@@ -52,6 +52,19 @@ TEST_CASE("ftwin --version names the version and the CUDA build", "[cli]") {
   CHECK_THAT(result.output, Catch::Contains("ftwin 0.") && Catch::Contains("CUDA:"));
 }
 
+TEST_CASE("--device says which device runs and refuses cuda it cannot use", "[cli]") {
+  const Result automatic = Run("run " + kDefault + " --duration 1h");
+  CHECK(automatic.exit_code == 0);
+  CHECK_THAT(automatic.output, Catch::Contains("device: cpu (CUDA not used: "));
+  const Result cpu = Run("run " + kDefault + " --duration 1h --device cpu");
+  CHECK_THAT(cpu.output, Catch::Contains("device: cpu (requested)"));
+  // The thermal demonstration blocks have no CUDA driver, so cuda is refused on any machine.
+  const Result cuda = Run("run " + kDefault + " --duration 1h --device cuda");
+  CHECK(cuda.exit_code == 2);
+  CHECK_THAT(cuda.output, Catch::Contains("--device cuda: CUDA cannot be used: "));
+  CHECK(Run("run " + kDefault + " --device tpu").exit_code == 2);
+}
+
 TEST_CASE("ftwin validate accepts the default scenario", "[cli]") {
   const Result result = Run("validate " + kDefault);
   CHECK(result.exit_code == 0);
