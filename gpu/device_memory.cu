@@ -35,15 +35,6 @@ __global__ void TileSumKernel(const double* values, int64_t count, double* tile_
 DeviceBuffer::~DeviceBuffer() {
   if (data_ != nullptr) cudaFree(data_);
 }
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), size_(other.size_) {
-  other.data_ = nullptr;
-  other.size_ = 0;
-}
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(size_, other.size_);
-  return *this;
-}
 bool DeviceBuffer::Allocate(size_t bytes, std::string* error) {
   if (data_ != nullptr) cudaFree(data_);
   data_ = nullptr;
@@ -57,7 +48,8 @@ bool DeviceBuffer::CopyFromHost(const void* host, size_t bytes, std::string* err
     *error = "copy larger than the device buffer";
     return false;
   }
-  return Check(cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device", error);
+  return Check(cudaMemcpy(data_, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device",
+               error);
 }
 bool DeviceBuffer::CopyToHost(void* host, size_t bytes, std::string* error) const {
   if (bytes > size_) {
@@ -78,7 +70,8 @@ bool PinnedBuffer::Allocate(size_t bytes, std::string* error) {
   return true;
 }
 
-bool DeviceDeterministicSum(const DeviceBuffer& values, int64_t count, double* sum, std::string* error) {
+bool DeviceDeterministicSum(const DeviceBuffer& values, int64_t count, double* sum,
+                            std::string* error) {
   if (count <= 0) {
     *sum = 0.0;
     return true;
@@ -90,8 +83,8 @@ bool DeviceDeterministicSum(const DeviceBuffer& values, int64_t count, double* s
   const int64_t tiles = (count + kReduceTile - 1) / kReduceTile;
   DeviceBuffer tile_sums;
   if (!tile_sums.Allocate(static_cast<size_t>(tiles) * sizeof(double), error)) return false;
-  TileSumKernel<<<static_cast<unsigned>(tiles), kReduceTile>>>(static_cast<const double*>(values.data()), count,
-                                                                 static_cast<double*>(tile_sums.data()));
+  TileSumKernel<<<static_cast<unsigned>(tiles), kReduceTile>>>(
+      static_cast<const double*>(values.data()), count, static_cast<double*>(tile_sums.data()));
   if (!Check(cudaGetLastError(), "tile-sum kernel launch", error)) return false;
   std::vector<double> host(static_cast<size_t>(tiles));
   if (!tile_sums.CopyToHost(host.data(), host.size() * sizeof(double), error)) return false;

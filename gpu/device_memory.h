@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace ftwin::gpu {
 
@@ -13,8 +14,15 @@ class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   ~DeviceBuffer();
-  DeviceBuffer(DeviceBuffer&& other) noexcept;
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), size_(other.size_) {
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
@@ -48,6 +56,7 @@ class PinnedBuffer {
 
 /// Deterministic sum of `count` doubles that live on the device (gpu/reduce_math.h order):
 /// equal bit for bit to DeterministicSum over the same values on the host.
-bool DeviceDeterministicSum(const DeviceBuffer& values, int64_t count, double* sum, std::string* error);
+bool DeviceDeterministicSum(const DeviceBuffer& values, int64_t count, double* sum,
+                            std::string* error);
 
 }  // namespace ftwin::gpu

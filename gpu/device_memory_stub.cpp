@@ -3,19 +3,11 @@
 
 namespace ftwin::gpu {
 namespace {
-constexpr const char* kNoCuda = "this ftwin was built without CUDA (nvcc was not found at configure time)";
+constexpr const char* kNoCuda =
+    "this ftwin was built without CUDA (nvcc was not found at configure time)";
 }
 
 DeviceBuffer::~DeviceBuffer() = default;
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), size_(other.size_) {
-  other.data_ = nullptr;
-  other.size_ = 0;
-}
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(size_, other.size_);
-  return *this;
-}
 bool DeviceBuffer::Allocate(size_t, std::string* error) {
   *error = kNoCuda;
   return false;

@@ -33,7 +33,8 @@ inline double DeterministicSum(const double* values, int64_t count, double* scra
   for (int64_t t = 0; t < tiles; ++t) {
     const int64_t begin = t * kReduceTile;
     const int64_t remaining = count - begin;
-    scratch[t] = TileSum(values + begin, remaining < kReduceTile ? static_cast<int>(remaining) : kReduceTile);
+    scratch[t] = TileSum(values + begin,
+                         remaining < kReduceTile ? static_cast<int>(remaining) : kReduceTile);
   }
   // Reduce the tile sums level by level, in place.
   while (tiles > 1) {
@@ -41,7 +42,8 @@ inline double DeterministicSum(const double* values, int64_t count, double* scra
     for (int64_t t = 0; t < next; ++t) {
       const int64_t begin = t * kReduceTile;
       const int64_t remaining = tiles - begin;
-      scratch[t] = TileSum(scratch + begin, remaining < kReduceTile ? static_cast<int>(remaining) : kReduceTile);
+      scratch[t] = TileSum(scratch + begin,
+                           remaining < kReduceTile ? static_cast<int>(remaining) : kReduceTile);
     }
     tiles = next;
   }

@@ -70,7 +70,8 @@ int RunScenarioCommand(const RunOptions& options) {
 
   const RunConfig& run = model->run();
   bool supports_cuda = model->num_blocks() > 0;
-  for (int b = 0; b < model->num_blocks(); ++b) supports_cuda = supports_cuda && model->block(b).SupportsCuda();
+  for (int b = 0; b < model->num_blocks(); ++b)
+    supports_cuda = supports_cuda && model->block(b).SupportsCuda();
   gpu::Backend backend = gpu::Backend::kCpu;
   std::string device_message;
   if (!gpu::ChooseBackend(options.device, supports_cuda, &backend, &device_message)) {

@@ -16,7 +16,9 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
 fi
 
-work=$(mktemp -d /tmp/ftwin-slurm.XXXXXX)
+work="/tmp/ftwin-slurm-test-$$"
+rm -rf "$work"
+mkdir -p "$work"
 chmod 755 "$work"  # munged runs as the munge user
 host=$(hostname -s)
 cleanup() {

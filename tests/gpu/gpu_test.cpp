@@ -18,8 +18,9 @@ std::vector<double> Values(int64_t count, uint64_t seed) {
   const CounterRng rng{seed, 0, 0};
   // Magnitudes spread over 12 decades so that summation order visibly matters.
   for (int64_t i = 0; i < count; ++i)
-    values[static_cast<size_t>(i)] = (rng.Uniform(static_cast<uint64_t>(i)) - 0.5) *
-                                     std::pow(10.0, 12.0 * rng.Uniform(static_cast<uint64_t>(i), 1) - 6.0);
+    values[static_cast<size_t>(i)] =
+        (rng.Uniform(static_cast<uint64_t>(i)) - 0.5) *
+        std::pow(10.0, 12.0 * rng.Uniform(static_cast<uint64_t>(i), 1) - 6.0);
   return values;
 }
 
@@ -35,8 +36,10 @@ TEST_CASE("The tile sum follows the fixed pairwise tree", "[gpu_runtime]") {
   CHECK(TileSum(values.data(), 3) == (values[0] + values[2]) + values[1]);
 }
 
-TEST_CASE("Deterministic sums are accurate and do not depend on how they are computed", "[gpu_runtime]") {
-  for (int64_t count : {int64_t{1}, int64_t{255}, int64_t{256}, int64_t{257}, int64_t{100'000}, int64_t{1'000'003}}) {
+TEST_CASE("Deterministic sums are accurate and do not depend on how they are computed",
+          "[gpu_runtime]") {
+  for (int64_t count : {int64_t{1}, int64_t{255}, int64_t{256}, int64_t{257}, int64_t{100'000},
+                        int64_t{1'000'003}}) {
     const std::vector<double> values = Values(count, static_cast<uint64_t>(count));
     std::vector<double> scratch(static_cast<size_t>(count / kReduceTile + 2));
     const double sum = DeterministicSum(values.data(), count, scratch.data());
