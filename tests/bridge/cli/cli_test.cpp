@@ -1,5 +1,11 @@
 // The ftwin program end to end: exit codes, validation messages, KPI files.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -119,6 +125,55 @@ TEST_CASE("ftwin run rejects bad options with exit code 2", "[cli]") {
   CHECK(Run("run /no/such/scenario.yaml").exit_code == 2);
   CHECK(Run("fly").exit_code == 2);
   CHECK(Run("run --help").exit_code == 0);
+}
+
+// Rows of a results.jsonl by run id, without the wall time (the only field that may differ).
+std::map<std::string, std::string> ResultRows(const std::filesystem::path& file) {
+  std::map<std::string, std::string> rows;
+  std::istringstream lines(ReadFile(file));
+  std::string line;
+  while (std::getline(lines, line)) {
+    nlohmann::json row = nlohmann::json::parse(line);
+    row.erase("wall_time_s");
+    rows[row["run"].get<std::string>()] = row.dump();
+  }
+  return rows;
+}
+
+TEST_CASE("kill -9 in the middle of a sweep: rerunning completes it with no loss and no duplicates", "[cli][slow]") {
+  const auto dir = TempDir("kill");
+  const auto sweep = dir / "sweep.yaml";
+  std::ofstream(sweep) << "ftwin_sweep: 1\nname: kill\nscenario: " << kDefault
+                       << "\nseeds: {start: 0, count: 24}\ngrid:\n  run.duration: [60d]\n  run.worlds: [16]\n";
+  REQUIRE(Run("batch " + sweep.string() + " --quiet --out " + (dir / "reference").string()).exit_code == 0);
+  const auto out = dir / "killed";
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    execl(FTWIN_BIN, FTWIN_BIN, "batch", sweep.c_str(), "--quiet", "--jobs", "2", "--out", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill it once a few rows are written, while others are in flight.
+  const auto results = out / "results.jsonl";
+  for (int i = 0; i < 2000; ++i) {
+    if (std::filesystem::exists(results) && ResultRows(results).size() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  const size_t before = std::filesystem::exists(results) ? ResultRows(results).size() : 0;
+  CHECK(WIFSIGNALED(status));  // it really was killed mid-sweep
+  CHECK(before < 24);
+  const Result resumed = Run("batch " + sweep.string() + " --out " + out.string());
+  CHECK(resumed.exit_code == 0);
+  CHECK_THAT(resumed.output, Catch::Contains(std::to_string(before) + " already done"));
+  CHECK(ResultRows(results) == ResultRows(dir / "reference" / "results.jsonl"));
+  // Exactly 24 lines: nothing duplicated.
+  std::istringstream lines(ReadFile(results));
+  CHECK(std::count(std::istreambuf_iterator<char>(lines), std::istreambuf_iterator<char>(), '\n') == 24);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("Two runs with the same seed print the same KPIs", "[cli][determinism]") {
