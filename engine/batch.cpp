@@ -81,7 +81,7 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
     for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
     return quoted + "\"";
   };
-  std::string csv = "run,index,point,seed";
+  std::string csv = "run,index,point,seed,controller";
   for (const std::string& name : param_names) csv += "," + csv_field(name);
   csv += ",wall_time_s,state_hash";
   for (const std::string& name : kpi_names) csv += "," + csv_field(name);
@@ -116,6 +116,7 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
     Json entry;
     entry["point"] = point;
     entry["params"] = point_rows.front()->at("params");
+    if (point_rows.front()->contains("controller")) entry["controller"] = point_rows.front()->at("controller");
     entry["runs"] = point_rows.size();
     Json kpis = Json::object();
     for (const std::string& name : kpi_names) {
@@ -347,6 +348,7 @@ BatchSummary RunBatch(const BatchOptions& options, const BlockRegistry& registry
       row["index"] = run.index;
       row["point"] = run.point;
       row["seed"] = run.seed;
+      if (!run.controller.empty()) row["controller"] = run.controller;
       Json params = Json::object();
       for (const auto& [path, value] : run.params) params[path] = value;
       row["params"] = params;

@@ -186,6 +186,37 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
     }
     random.Finish();
   }
+  // controllers: {name: {path: value, ...}, ...} in file order.
+  const YAML::Node controllers = top.Raw("controllers");
+  if (controllers.IsDefined() && !controllers.IsNull()) {
+    if (!controllers.IsMap() || controllers.size() == 0) {
+      top.Error("controllers", NodeText(controllers), "expected a mapping: <name>: {<scenario path>: value, ...}");
+    } else {
+      for (const auto& entry : controllers) {
+        ControllerChoice choice;
+        choice.name = entry.first.Scalar();
+        const YAML::Node& overrides = entry.second;
+        if (overrides.IsNull()) {
+          spec.controllers.push_back(std::move(choice));  // the scenario as it is
+          continue;
+        }
+        if (!overrides.IsMap()) {
+          diagnostics.Add(NodeLocation(overrides, file_name), "controllers." + choice.name, NodeText(overrides),
+                          "expected a mapping of scenario paths to values (or {} for the scenario as is)");
+          continue;
+        }
+        for (const auto& item : overrides) {
+          if (!item.second.IsScalar()) {
+            diagnostics.Add(NodeLocation(item.second, file_name), "controllers." + choice.name + "." + item.first.Scalar(),
+                            NodeText(item.second), "expected a single value");
+            continue;
+          }
+          choice.params.emplace_back(item.first.Scalar(), item.second.Scalar());
+        }
+        spec.controllers.push_back(std::move(choice));
+      }
+    }
+  }
   top.Finish();
   if (spec.seeds.empty() && diagnostics.ok()) top.Error("seeds", "", "expected at least one seed");
   if (!diagnostics.ok()) throw InputError(diagnostics);
@@ -200,6 +231,9 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
   for (const RandomParameter& parameter : spec.random)
     ApplyScenarioOverrides(scenario_text.str(), {{parameter.path, "0"}},
                            file_name + ": random.params." + parameter.path, &diagnostics);
+  for (const ControllerChoice& choice : spec.controllers)
+    ApplyScenarioOverrides(scenario_text.str(), choice.params, file_name + ": controllers." + choice.name,
+                           &diagnostics);
   if (!diagnostics.ok()) throw InputError(diagnostics);
   return spec;
 }
@@ -253,6 +287,20 @@ std::vector<SweepRun> ExpandSweep(const SweepSpec& spec) {
       }
     points = std::move(sampled);
   }
+  // Controller choices multiply the points; their overrides come last (they win).
+  std::vector<std::string> point_controllers(points.size());
+  if (!spec.controllers.empty()) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> with_controllers;
+    point_controllers.clear();
+    for (const auto& point : points)
+      for (const ControllerChoice& choice : spec.controllers) {
+        auto extended = point;
+        extended.insert(extended.end(), choice.params.begin(), choice.params.end());
+        with_controllers.push_back(std::move(extended));
+        point_controllers.push_back(choice.name);
+      }
+    points = std::move(with_controllers);
+  }
   std::vector<SweepRun> runs;
   for (size_t point = 0; point < points.size(); ++point)
     for (uint64_t seed : spec.seeds) {
@@ -263,6 +311,7 @@ std::vector<SweepRun> ExpandSweep(const SweepSpec& spec) {
       run.id = id;
       run.point = static_cast<int>(point);
       run.seed = seed;
+      run.controller = point_controllers[point];
       run.params = points[point];
       runs.push_back(std::move(run));
     }

@@ -30,6 +30,13 @@ struct RandomParameter {
   std::vector<std::string> choices;  ///< kChoice
 };
 
+/// A named controller choice: scenario overrides that select or configure the controller
+/// (e.g. a dispatch rule, a PID tuning, a built-in versus an alternative policy block).
+struct ControllerChoice {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> params;  ///< path -> value
+};
+
 /// A sweep file, validated.
 struct SweepSpec {
   std::filesystem::path file;
@@ -40,6 +47,7 @@ struct SweepSpec {
   int random_count = 0;
   uint64_t random_seed = 1;
   std::vector<RandomParameter> random;
+  std::vector<ControllerChoice> controllers;  ///< empty = the scenario's own controllers
   std::string text;  ///< the sweep file as read
 };
 
@@ -49,12 +57,14 @@ struct SweepRun {
   std::string id;  ///< "r000017"
   int point = 0;   ///< parameter point (runs of one point differ only by seed)
   uint64_t seed = 0;
+  std::string controller;  ///< ControllerChoice name ("" when the sweep has none)
   std::vector<std::pair<std::string, std::string>> params;  ///< path -> value (YAML scalar)
 };
 
 /// Loads a sweep file; throws InputError naming file, line and key for every problem.
 SweepSpec LoadSweep(const std::filesystem::path& file);
-/// All runs: every grid point × every random sample (or the grid alone), × every seed.
+/// All runs: every grid point × every random sample (or the grid alone) × every controller
+/// choice, × every seed. A point is one combination before the seed.
 std::vector<SweepRun> ExpandSweep(const SweepSpec& spec);
 /// A hash identifying the expanded sweep (same file and scenario → same hash).
 uint64_t SweepHash(const SweepSpec& spec, const std::string& scenario_text);
