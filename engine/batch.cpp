@@ -90,7 +90,8 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
   for (const Json& row : rows) {
     csv += row["run"].get<std::string>() + "," + std::to_string(row["index"].get<int>()) + "," +
            std::to_string(row["point"].get<int>()) + "," +
-           std::to_string(row["seed"].get<uint64_t>());
+           std::to_string(row["seed"].get<uint64_t>()) + "," +
+           (row.contains("controller") ? csv_field(row["controller"].get<std::string>()) : "");
     for (const std::string& name : param_names)
       csv += "," + (row["params"].contains(name) ? csv_field(row["params"][name].get<std::string>())
                                                  : "");

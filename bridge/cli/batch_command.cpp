@@ -27,6 +27,7 @@ int BatchCommand(const BatchCommandOptions& options) {
         ++listed;
         std::printf("%s point=%d seed=%llu", run.id.c_str(), run.point,
                     static_cast<unsigned long long>(run.seed));
+        if (!run.controller.empty()) std::printf(" controller=%s", run.controller.c_str());
         for (const auto& [path, value] : run.params)
           std::printf(" %s=%s", path.c_str(), value.c_str());
         std::printf("\n");

@@ -88,6 +88,34 @@ TEST_CASE("A sweep expands into points times seeds with stable ids", "[batch]") 
   fs::remove_all(dir);
 }
 
+TEST_CASE("Controller choices multiply the points and override last", "[batch]") {
+  const fs::path dir = TempDir("controllers");
+  const fs::path file = WriteSweep(dir, "controllers:\n  baseline:\n  gentle: {blocks.heater.kp: 200, blocks.heater.ki: 0.1}\n");
+  const std::vector<SweepRun> runs = ExpandSweep(LoadSweep(file));
+  REQUIRE(runs.size() == 24);  // 12 as before x 2 controllers
+  CHECK(runs[0].controller == "baseline");
+  CHECK(runs[2].controller == "gentle");
+  CHECK(runs[2].params.back() == std::make_pair(std::string("blocks.heater.ki"), std::string("0.1")));
+  BatchOptions options;
+  options.sweep_file = file;
+  options.out_dir = dir / "out";
+  options.quiet = true;
+  options.jobs = 2;
+  CHECK(RunBatch(options, Registry()).completed == 24);
+  std::ifstream stream(dir / "out" / "summary.json");
+  std::ostringstream summary;
+  summary << stream.rdbuf();
+  CHECK_THAT(summary.str(), Catch::Contains("\"controller\": \"gentle\""));
+  // The gentle controller's kp (applied last) wins over the grid's kp: all its points agree.
+  const auto rows = RowsById(dir / "out");
+  CHECK(rows.at("r000002").find("\"blocks.heater.kp\":\"200\"") != std::string::npos);
+  // An unknown path in a controller choice is rejected like any other.
+  std::ofstream(dir / "bad.yaml") << "ftwin_sweep: 1\nname: b\nscenario: " FTWIN_SOURCE_DIR
+                                     "/scenarios/default.yaml\ncontrollers:\n  x: {blocks.cooler.kp: 1}\n";
+  CHECK_THAT(ErrorsOf(dir / "bad.yaml"), Catch::Contains("controllers.x") && Catch::Contains("no block 'cooler'"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("Every run lands in exactly one shard", "[batch]") {
   const fs::path dir = TempDir("shards");
   const std::vector<SweepRun> runs = ExpandSweep(LoadSweep(WriteSweep(dir)));
