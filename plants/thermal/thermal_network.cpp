@@ -27,6 +27,10 @@ ThermalNetworkBlock::ThermalNetworkBlock(std::string name, Config config)
     inverse_capacitance(i) = 1.0 / config_.nodes[static_cast<size_t>(i)].capacitance_J_per_K;
   }
   a_ = -(inverse_capacitance.asDiagonal() * conductance);
+  for (const Node& node : config_.nodes) {
+    capacitance_.push_back(node.capacitance_J_per_K);
+    ambient_conductance_.push_back(node.ambient_conductance_W_per_K);
+  }
   b_ = Eigen::MatrixXd::Zero(n, n + 1);
   b_.col(0) = inverse_capacitance.cwiseProduct(ambient);
   b_.rightCols(n) = inverse_capacitance.asDiagonal();
@@ -105,7 +109,7 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name,
     if (!any_ambient)
       params.Error("nodes", "", "expected at least one node with ambient_conductance_W_per_K > 0");
   }
-  if (config.nodes.size() > 64)
+  if (config.nodes.size() > static_cast<size_t>(kThermalMaxNodes))
     params.Error("nodes", std::to_string(config.nodes.size()), "expected at most 64 nodes");
   if (config.nodes.empty()) return nullptr;
   return std::make_unique<ThermalNetworkBlock>(name, std::move(config));
@@ -114,6 +118,12 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name,
 void ThermalNetworkBlock::Declare(const DeclareContext& context, BlockDeclaration& declaration) {
   const int n = static_cast<int>(config_.nodes.size());
   Discretise(a_, b_, context.dt_s, &phi_, &gamma_);
+  phi_row_major_.assign(static_cast<size_t>(n * n), 0.0);
+  gamma_row_major_.assign(static_cast<size_t>(n * (n + 1)), 0.0);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) phi_row_major_[static_cast<size_t>(i * n + j)] = phi_(i, j);
+    for (int j = 0; j <= n; ++j) gamma_row_major_[static_cast<size_t>(i * (n + 1) + j)] = gamma_(i, j);
+  }
   in_ambient_ =
       declaration.AddInput({.name = "ambient_K", .unit = "K", .doc = "ambient temperature"});
   for (int node : config_.heated_nodes)
@@ -159,48 +169,35 @@ void ThermalNetworkBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 
 void ThermalNetworkBlock::Update(const TickInfo& tick, BlockIo& io) const {
   const int n = static_cast<int>(config_.nodes.size());
-  double* temp = io.Out(out_temp_);
   const double* leak = io.Field<double>(leak_);
-  const double ambient = io.In(in_ambient_)[0];
-  // u = [T_amb; P], assembled without heap allocation (n is small; Map over a stack buffer).
-  constexpr int kMaxNodes = 64;
-  double input[kMaxNodes + 1];
-  double heat_total = 0.0;
-  input[0] = ambient;
-  for (int i = 0; i < n; ++i) input[i + 1] = -leak[i];
+  // u = [T_amb; net heat per node], on the stack: no allocation in the tick.
+  double input[kThermalMaxNodes + 1];
+  double heat_total = 0.0, leak_total = 0.0;
+  input[0] = io.In(in_ambient_)[0];
+  for (int i = 0; i < n; ++i) {
+    input[i + 1] = -leak[i];
+    leak_total += leak[i];
+  }
   for (size_t k = 0; k < in_heat_.size(); ++k) {
     const double power = io.In(in_heat_[k])[0];
     input[config_.heated_nodes[k] + 1] += power;
     heat_total += power;
   }
-  // Loss to ambient over the step, from the exact solution: ∫ g_a (T - T_amb) dt is obtained from
-  // the energy balance: heat in - leak - ΔU.
-  double energy_before = 0.0, leak_total = 0.0;
-  for (int i = 0; i < n; ++i) {
-    energy_before += config_.nodes[static_cast<size_t>(i)].capacitance_J_per_K * temp[i];
-    leak_total += leak[i];
-  }
-  double next[kMaxNodes];
-  for (int i = 0; i < n; ++i) {
-    double value = 0.0;
-    for (int j = 0; j < n; ++j) value += phi_(i, j) * temp[j];
-    for (int j = 0; j <= n; ++j) value += gamma_(i, j) * input[j];
-    next[i] = value;
-  }
-  double energy_after = 0.0, loss_now = 0.0;
-  for (int i = 0; i < n; ++i) {
-    temp[i] = next[i];
-    energy_after += config_.nodes[static_cast<size_t>(i)].capacitance_J_per_K * next[i];
-    loss_now +=
-        config_.nodes[static_cast<size_t>(i)].ambient_conductance_W_per_K * (next[i] - ambient);
-  }
+  double stored_change_J = 0.0, loss_W = 0.0;
+  ThermalStep(StepModel(), input, io.Out(out_temp_), &stored_change_J, &loss_W);
+  // Loss to the ambient over the step from the energy balance of the exact solution:
+  // heat in - leak - change of stored heat.
   double* totals = io.Field<double>(totals_);
   const double heat_in_J = heat_total * tick.period_s;
   totals[kHeatInJ] += heat_in_J;
-  totals[kLossToAmbientJ] +=
-      heat_in_J - leak_total * tick.period_s - (energy_after - energy_before);
+  totals[kLossToAmbientJ] += heat_in_J - leak_total * tick.period_s - stored_change_J;
   totals[kElapsedS] += tick.period_s;
-  io.Out(out_loss_)[0] = loss_now + leak_total;
+  io.Out(out_loss_)[0] = loss_W + leak_total;
+}
+
+ThermalStepModel ThermalNetworkBlock::StepModel() const {
+  return {static_cast<int>(config_.nodes.size()), phi_row_major_.data(), gamma_row_major_.data(),
+          capacitance_.data(), ambient_conductance_.data()};
 }
 
 void ThermalNetworkBlock::ApplyFault(const TickInfo&, BlockIo& io, int,

@@ -14,6 +14,7 @@
 
 #include "engine/block.h"
 #include "engine/params.h"
+#include "plants/thermal/thermal_math.h"
 
 namespace ftwin {
 
@@ -44,6 +45,9 @@ class ThermalNetworkBlock final : public Block {
   static void Discretise(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double h,
                          Eigen::MatrixXd* phi, Eigen::MatrixXd* gamma);
 
+  /// The constant step matrices for the engine's dt (valid after Declare).
+  ThermalStepModel StepModel() const;
+
   std::string type_name() const override { return "thermal_network"; }
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
@@ -55,6 +59,7 @@ class ThermalNetworkBlock final : public Block {
  private:
   Config config_;
   Eigen::MatrixXd a_, b_, phi_, gamma_;
+  std::vector<double> phi_row_major_, gamma_row_major_, capacitance_, ambient_conductance_;
   int in_ambient_ = -1;
   std::vector<int> in_heat_;
   int out_temp_ = -1, out_loss_ = -1;
