@@ -1,6 +1,7 @@
 #include "engine/blocks/pid_controller.h"
 #include "engine/blocks/signal_source.h"
 #include "engine/scenario.h"
+#include "engine/sensors/register.h"
 
 namespace ftwin {
 
@@ -10,6 +11,7 @@ void RegisterEngineBlocks(BlockRegistry& registry) {
                     SignalSourceBlock::FromParams);
   registry.Register("pid_controller", "PID with anti-windup, derivative filter, rate limit",
                     PidControllerBlock::FromParams);
+  RegisterSensorBlocks(registry);
 }
 
 }  // namespace ftwin

@@ -58,7 +58,7 @@ TEST_CASE("ftwin --version names the version and the CUDA build", "[cli]") {
   CHECK_THAT(result.output, Catch::Contains("ftwin 0.") && Catch::Contains("CUDA:"));
 }
 
-TEST_CASE("--device says which device runs and refuses cuda it cannot use", "[cli]") {
+TEST_CASE("The device option says which device runs and refuses cuda it cannot use", "[cli]") {
   const Result automatic = Run("run " + kDefault + " --duration 1h");
   CHECK(automatic.exit_code == 0);
   CHECK_THAT(automatic.output, Catch::Contains("device: cpu (CUDA not used: "));

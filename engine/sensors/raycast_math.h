@@ -1,0 +1,339 @@
+// Ray casting against analytic primitives and triangles through a BVH, host-device, double
+// precision (DESIGN.md §2.6). The same functions run in the CPU driver (raycast_scene.cpp) and
+// in the CUDA driver. C++17, plain arrays, no heap, no exceptions.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "engine/rng.h"
+#include "gpu/host_device.h"
+
+namespace ftwin {
+
+/// A ray origin + t * direction, t in [t_min, t_max]; direction is unit length, so t is metres.
+struct Ray {
+  double origin[3];
+  double direction[3];
+  double t_min;
+  double t_max;
+};
+
+/// The kinds of geometry. Planes are infinite and kept outside the BVH.
+enum class PrimitiveKind : int32_t { kSphere, kBox, kCapsule, kCylinder, kTriangle, kPlane };
+
+/// One primitive, 16 doubles of data:
+/// sphere   {cx, cy, cz, radius}
+/// box      {cx, cy, cz, R (9, row-major, columns = box axes in world), hx, hy, hz}
+/// capsule  {ax, ay, az, bx, by, bz, radius}   (segment a-b swept by a sphere)
+/// cylinder {ax, ay, az, bx, by, bz, radius}   (capped, axis a-b)
+/// triangle {v0 (3), v1 (3), v2 (3)}
+/// plane    {nx, ny, nz, d}                      (points with n.x = d; n unit)
+struct Primitive {
+  PrimitiveKind kind;
+  int32_t body;  ///< moving body it belongs to (-1 = static), for refits
+  double data[15];
+};
+
+/// Axis-aligned bounding box.
+struct Aabb {
+  double lower[3];
+  double upper[3];
+};
+
+/// A BVH node: inner nodes have count == 0 and children first, first + 1... stored as
+/// `first` = index of the left child (right child = first + 1); leaves hold primitives
+/// order[first .. first + count).
+struct BvhNode {
+  Aabb box;
+  int32_t first;
+  int32_t count;
+};
+
+/// What a closest-hit query returns; primitive = -1 for a miss.
+struct RayHit {
+  double t;
+  int32_t primitive;
+};
+
+FTWIN_HD inline double Dot3(const double* a, const double* b) {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/// Smallest root of a t^2 + 2 b t + c = 0 inside [t_min, t_max], or INFINITY.
+FTWIN_HD inline double SmallestRootInRange(double a, double b, double c, double t_min,
+                                           double t_max) {
+  const double discriminant = b * b - a * c;
+  if (discriminant < 0.0 || a == 0.0) return INFINITY;
+  const double root = sqrt(discriminant);
+  // Numerically stable form: q = -(b + sign(b) root); roots q / a and c / q.
+  const double q = b >= 0.0 ? -(b + root) : -(b - root);
+  double t0 = q / a;
+  double t1 = q != 0.0 ? c / q : t0;
+  if (t0 > t1) {
+    const double swap = t0;
+    t0 = t1;
+    t1 = swap;
+  }
+  if (t0 >= t_min && t0 <= t_max) return t0;
+  if (t1 >= t_min && t1 <= t_max) return t1;
+  return INFINITY;
+}
+
+/// Sphere: |o + t d - c|^2 = r^2.
+FTWIN_HD inline double IntersectSphere(const Ray& ray, const double* d) {
+  const double oc[3] = {ray.origin[0] - d[0], ray.origin[1] - d[1], ray.origin[2] - d[2]};
+  return SmallestRootInRange(Dot3(ray.direction, ray.direction), Dot3(oc, ray.direction),
+                             Dot3(oc, oc) - d[3] * d[3], ray.t_min, ray.t_max);
+}
+
+/// Slab test of a ray (given 1/direction) against [lower, upper]; returns entry and exit.
+FTWIN_HD inline bool SlabInterval(const double* origin, const double* inverse_direction,
+                                  const double* lower, const double* upper, double t_min,
+                                  double t_max, double* t_enter, double* t_exit) {
+  for (int axis = 0; axis < 3; ++axis) {
+    double t_near = (lower[axis] - origin[axis]) * inverse_direction[axis];
+    double t_far = (upper[axis] - origin[axis]) * inverse_direction[axis];
+    if (t_near > t_far) {
+      const double swap = t_near;
+      t_near = t_far;
+      t_far = swap;
+    }
+    // NaN (0 * inf, the origin on a slab plane of a parallel ray) must not shrink the interval.
+    t_min = t_near > t_min ? t_near : t_min;
+    t_max = t_far < t_max ? t_far : t_max;
+  }
+  *t_enter = t_min;
+  *t_exit = t_max;
+  return t_min <= t_max;
+}
+
+/// Oriented box: the ray in box coordinates against the slabs [-h, h].
+FTWIN_HD inline double IntersectBox(const Ray& ray, const double* d) {
+  const double* r = d + 3;  // row-major rotation, columns = box axes
+  const double rel[3] = {ray.origin[0] - d[0], ray.origin[1] - d[1], ray.origin[2] - d[2]};
+  double origin[3], inverse[3], lower[3], upper[3];
+  for (int axis = 0; axis < 3; ++axis) {
+    origin[axis] = r[axis] * rel[0] + r[3 + axis] * rel[1] + r[6 + axis] * rel[2];
+    const double direction = r[axis] * ray.direction[0] + r[3 + axis] * ray.direction[1] +
+                             r[6 + axis] * ray.direction[2];
+    inverse[axis] = 1.0 / direction;
+    lower[axis] = -d[12 + axis];
+    upper[axis] = d[12 + axis];
+  }
+  double t_enter, t_exit;
+  if (!SlabInterval(origin, inverse, lower, upper, -INFINITY, INFINITY, &t_enter, &t_exit))
+    return INFINITY;
+  if (t_enter >= ray.t_min && t_enter <= ray.t_max) return t_enter;
+  if (t_exit >= ray.t_min && t_exit <= ray.t_max) return t_exit;  // origin inside
+  return INFINITY;
+}
+
+/// Infinite cylinder side around segment a-b of radius r, limited to the segment; returns the
+/// smallest valid t. With `caps` the flat end discs count too, else hemispheres (capsule).
+FTWIN_HD inline double IntersectSweptSegment(const Ray& ray, const double* d, bool capsule) {
+  const double a[3] = {d[0], d[1], d[2]};
+  const double axis[3] = {d[3] - d[0], d[4] - d[1], d[5] - d[2]};
+  const double radius = d[6];
+  const double length2 = Dot3(axis, axis);
+  const double oa[3] = {ray.origin[0] - a[0], ray.origin[1] - a[1], ray.origin[2] - a[2]};
+  const double axis_dot_dir = Dot3(axis, ray.direction);
+  const double axis_dot_oa = Dot3(axis, oa);
+  // Components perpendicular to the axis (scaled by length2 to avoid divisions).
+  const double qa = length2 * Dot3(ray.direction, ray.direction) - axis_dot_dir * axis_dot_dir;
+  const double qb = length2 * Dot3(oa, ray.direction) - axis_dot_oa * axis_dot_dir;
+  const double qc = length2 * Dot3(oa, oa) - axis_dot_oa * axis_dot_oa - radius * radius * length2;
+  double best = INFINITY;
+  // Side: both roots, each valid when its axial coordinate is within the segment.
+  const double discriminant = qb * qb - qa * qc;
+  if (qa > 0.0 && discriminant >= 0.0) {
+    const double root = sqrt(discriminant);
+    const double q = qb >= 0.0 ? -(qb + root) : -(qb - root);
+    const double roots[2] = {q / qa, q != 0.0 ? qc / q : q / qa};
+    for (int i = 0; i < 2; ++i) {
+      const double t = roots[i];
+      if (t < ray.t_min || t > ray.t_max || t >= best) continue;
+      const double axial = axis_dot_oa + t * axis_dot_dir;
+      if (axial >= 0.0 && axial <= length2) best = t;
+    }
+  }
+  for (int end = 0; end < 2; ++end) {
+    const double* center = end == 0 ? d : d + 3;
+    if (capsule) {
+      const double sphere[4] = {center[0], center[1], center[2], radius};
+      const double t = IntersectSphere(ray, sphere);
+      if (t < best) best = t;
+    } else if (axis_dot_dir != 0.0) {
+      const double to_center[3] = {center[0] - ray.origin[0], center[1] - ray.origin[1],
+                                   center[2] - ray.origin[2]};
+      const double t = Dot3(axis, to_center) / axis_dot_dir;
+      if (t < ray.t_min || t > ray.t_max || t >= best) continue;
+      const double p[3] = {ray.origin[0] + t * ray.direction[0] - center[0],
+                           ray.origin[1] + t * ray.direction[1] - center[1],
+                           ray.origin[2] + t * ray.direction[2] - center[2]};
+      const double along = Dot3(p, axis);
+      if (Dot3(p, p) - along * along / length2 <= radius * radius) best = t;
+    }
+  }
+  return best;
+}
+
+/// Triangle, Moeller-Trumbore.
+FTWIN_HD inline double IntersectTriangle(const Ray& ray, const double* d) {
+  const double e1[3] = {d[3] - d[0], d[4] - d[1], d[5] - d[2]};
+  const double e2[3] = {d[6] - d[0], d[7] - d[1], d[8] - d[2]};
+  const double* dir = ray.direction;
+  const double p[3] = {dir[1] * e2[2] - dir[2] * e2[1], dir[2] * e2[0] - dir[0] * e2[2],
+                       dir[0] * e2[1] - dir[1] * e2[0]};
+  const double determinant = Dot3(e1, p);
+  if (determinant == 0.0) return INFINITY;
+  const double inverse = 1.0 / determinant;
+  const double s[3] = {ray.origin[0] - d[0], ray.origin[1] - d[1], ray.origin[2] - d[2]};
+  const double u = Dot3(s, p) * inverse;
+  if (u < 0.0 || u > 1.0) return INFINITY;
+  const double q[3] = {s[1] * e1[2] - s[2] * e1[1], s[2] * e1[0] - s[0] * e1[2],
+                       s[0] * e1[1] - s[1] * e1[0]};
+  const double v = Dot3(dir, q) * inverse;
+  if (v < 0.0 || u + v > 1.0) return INFINITY;
+  const double t = Dot3(e2, q) * inverse;
+  return t >= ray.t_min && t <= ray.t_max ? t : INFINITY;
+}
+
+/// Plane n.x = d (two-sided).
+FTWIN_HD inline double IntersectPlane(const Ray& ray, const double* d) {
+  const double denominator = Dot3(d, ray.direction);
+  if (denominator == 0.0) return INFINITY;
+  const double t = (d[3] - Dot3(d, ray.origin)) / denominator;
+  return t >= ray.t_min && t <= ray.t_max ? t : INFINITY;
+}
+
+/// Distance along the ray to one primitive, or INFINITY.
+FTWIN_HD inline double IntersectPrimitive(const Ray& ray, const Primitive& primitive) {
+  switch (primitive.kind) {
+    case PrimitiveKind::kSphere:
+      return IntersectSphere(ray, primitive.data);
+    case PrimitiveKind::kBox:
+      return IntersectBox(ray, primitive.data);
+    case PrimitiveKind::kCapsule:
+      return IntersectSweptSegment(ray, primitive.data, true);
+    case PrimitiveKind::kCylinder:
+      return IntersectSweptSegment(ray, primitive.data, false);
+    case PrimitiveKind::kTriangle:
+      return IntersectTriangle(ray, primitive.data);
+    case PrimitiveKind::kPlane:
+      return IntersectPlane(ray, primitive.data);
+  }
+  return INFINITY;
+}
+
+/// Read-only view of a built scene (host or device pointers).
+struct SceneView {
+  const Primitive* primitives;  ///< BVH primitives, in BVH leaf order
+  int32_t num_primitives;
+  const BvhNode* nodes;
+  int32_t num_nodes;
+  const Primitive* planes;  ///< unbounded primitives, tested by every ray
+  int32_t num_planes;
+};
+
+/// Maximum BVH depth the traversal stack supports (the builder guarantees it).
+constexpr int kBvhMaxDepth = 64;
+
+/// Closest hit of one ray in the scene.
+FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
+  RayHit hit = {INFINITY, -1};
+  for (int32_t i = 0; i < scene.num_planes; ++i) {
+    const double t = IntersectPlane(ray, scene.planes[i].data);
+    if (t < hit.t) {
+      hit.t = t;
+      hit.primitive = scene.num_primitives + i;
+      ray.t_max = t;
+    }
+  }
+  if (scene.num_nodes == 0) return hit;
+  const double inverse[3] = {1.0 / ray.direction[0], 1.0 / ray.direction[1],
+                             1.0 / ray.direction[2]};
+  // Each stacked node keeps its entry distance: it is skipped once a closer hit is known.
+  int32_t stack[kBvhMaxDepth];
+  double stack_enter[kBvhMaxDepth];
+  int stack_size = 0;
+  int32_t node_index = 0;
+  double enter, exit;
+  if (!SlabInterval(ray.origin, inverse, scene.nodes[0].box.lower, scene.nodes[0].box.upper,
+                    ray.t_min, ray.t_max, &enter, &exit))
+    return hit;
+  for (;;) {
+    const BvhNode& node = scene.nodes[node_index];
+    if (node.count > 0) {
+      for (int32_t i = node.first; i < node.first + node.count; ++i) {
+        const double t = IntersectPrimitive(ray, scene.primitives[i]);
+        if (t < hit.t) {
+          hit.t = t;
+          hit.primitive = i;
+          ray.t_max = t;
+        }
+      }
+    } else {
+      const BvhNode& left = scene.nodes[node.first];
+      const BvhNode& right = scene.nodes[node.first + 1];
+      double left_enter, right_enter, left_exit, right_exit;
+      const bool hit_left = SlabInterval(ray.origin, inverse, left.box.lower, left.box.upper,
+                                         ray.t_min, ray.t_max, &left_enter, &left_exit);
+      const bool hit_right = SlabInterval(ray.origin, inverse, right.box.lower, right.box.upper,
+                                          ray.t_min, ray.t_max, &right_enter, &right_exit);
+      if (hit_left && hit_right) {
+        // Nearer child first; the other waits on the stack.
+        const bool left_first = left_enter <= right_enter;
+        stack[stack_size] = left_first ? node.first + 1 : node.first;
+        stack_enter[stack_size++] = left_first ? right_enter : left_enter;
+        node_index = left_first ? node.first : node.first + 1;
+        continue;
+      }
+      if (hit_left || hit_right) {
+        node_index = hit_left ? node.first : node.first + 1;
+        continue;
+      }
+    }
+    // Pop, skipping nodes that a closer hit has since made unreachable.
+    bool found = false;
+    while (stack_size > 0) {
+      --stack_size;
+      if (stack_enter[stack_size] <= ray.t_max) {
+        node_index = stack[stack_size];
+        found = true;
+        break;
+      }
+    }
+    if (!found) break;
+  }
+  return hit;
+}
+
+/// Range-finder return model of lidars, scanners and depth cameras.
+struct RangeReturnParams {
+  double range_min_m = 0.0;
+  double range_max_m = INFINITY;
+  double range_noise_sigma_m = 0.0;
+  /// Beam divergence (full angle, rad): the chance of a return falls as the footprint grows,
+  /// p_return = exp(-(range * divergence / footprint_limit)^2).
+  double beam_divergence_rad = 0.0;
+  double footprint_limit_m = INFINITY;
+  double resolution_m = 0.0;  ///< range quantization (e.g. 0.002 m for Velodyne)
+};
+
+/// The measured range of one beam: noisy and quantized when returned; range_max_m for no
+/// return (miss, out of range, or dropout), which is what real drivers report.
+FTWIN_HD inline double MeasuredRange(const RangeReturnParams& p, double true_range, CounterRng rng,
+                                     uint64_t beam_counter) {
+  if (!(true_range >= p.range_min_m && true_range <= p.range_max_m)) return p.range_max_m;
+  if (p.beam_divergence_rad > 0.0) {
+    const double ratio = true_range * p.beam_divergence_rad / p.footprint_limit_m;
+    if (rng.Uniform(beam_counter, 1) >= exp(-ratio * ratio)) return p.range_max_m;
+  }
+  double range = true_range;
+  if (p.range_noise_sigma_m > 0.0) range += p.range_noise_sigma_m * rng.Normal(beam_counter, 0);
+  if (p.resolution_m > 0.0) range = p.resolution_m * floor(range / p.resolution_m + 0.5);
+  return range < p.range_min_m ? p.range_min_m : (range > p.range_max_m ? p.range_max_m : range);
+}
+
+}  // namespace ftwin
