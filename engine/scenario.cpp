@@ -197,6 +197,35 @@ Spec ParseSpecInto(const std::string& text, const std::filesystem::path& file,
     }
   }
   outputs.Finish();
+
+  // exports: what the bridge streams (field names are checked against the model when served).
+  for (ParamReader& item : top.ChildList("exports")) {
+    ExportSpec export_spec;
+    export_spec.location = NodeLocation(item.node(), file_name);
+    export_spec.topic = item.RequiredString("topic");
+    if (export_spec.topic.empty() || export_spec.topic[0] == '_')
+      item.Error("topic", export_spec.topic,
+                 "expected a non-empty topic not starting with '_' (reserved for the server)");
+    const YAML::Node fields = item.Raw("fields");
+    if (!fields.IsSequence() || fields.size() == 0) {
+      item.Error("fields", NodeText(fields),
+                 "expected a non-empty list of field names or '<prefix>*' patterns");
+    } else {
+      for (const YAML::Node& field : fields) {
+        if (field.IsScalar() && !field.Scalar().empty())
+          export_spec.fields.push_back(field.Scalar());
+        else
+          diagnostics.Add(NodeLocation(field, file_name), item.path() + ".fields", NodeText(field),
+                          "expected a field name or '<prefix>*' pattern");
+      }
+    }
+    export_spec.every_ns = item.DurationNs("every", 0);
+    if (spec.run.dt_ns > 0 && export_spec.every_ns % spec.run.dt_ns != 0)
+      item.Error("every", FormatDuration(export_spec.every_ns),
+                 "expected a multiple of run.dt (" + FormatDuration(spec.run.dt_ns) + ")");
+    item.Finish();
+    spec.exports.push_back(std::move(export_spec));
+  }
   top.Finish();
   return spec;
 }
@@ -340,6 +369,17 @@ std::string SpecToYaml(const Spec& spec) {
     if (spec.outputs.kpi_json) out << "json";
     if (spec.outputs.kpi_csv) out << "csv";
     out << YAML::EndSeq << YAML::EndMap;
+  }
+  if (!spec.exports.empty()) {
+    out << YAML::Key << "exports" << YAML::Value << YAML::BeginSeq;
+    for (const ExportSpec& item : spec.exports) {
+      out << YAML::BeginMap << YAML::Key << "topic" << YAML::Value << item.topic;
+      out << YAML::Key << "fields" << YAML::Value << YAML::Flow << item.fields;
+      if (item.every_ns != 0)
+        out << YAML::Key << "every" << YAML::Value << DurationText(item.every_ns);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

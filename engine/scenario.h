@@ -49,6 +49,14 @@ struct OutputSpec {
   bool kpi_csv = true;
 };
 
+/// A set of State fields the bridge publishes together on one stream topic (docs/protocol.md).
+struct ExportSpec {
+  std::string topic;                ///< e.g. "building/"; subscribers filter on its prefix
+  std::vector<std::string> fields;  ///< full field names, or "<prefix>*" patterns
+  int64_t every_ns = 0;             ///< publish period; 0 = every tick
+  SourceLocation location;
+};
+
 /// A block as written in the scenario.
 struct BlockSpec {
   std::string name;
@@ -74,7 +82,8 @@ struct Spec {
   std::vector<ConnectionSpec> connections;
   std::vector<FaultSpec> faults;
   OutputSpec outputs;
-  std::string text;  ///< the scenario file as read (recorded with runs)
+  std::vector<ExportSpec> exports;  ///< empty = one topic per block ("<block>/", every tick)
+  std::string text;                 ///< the scenario file as read (recorded with runs)
 };
 
 /// Overrides from the command line, applied before validation of dependent values.

@@ -2,9 +2,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include <cmath>
+#include <limits>
 #include "bridge/cli/batch_command.h"
 #include "bridge/cli/registry.h"
 #include "bridge/cli/run_command.h"
+#include "bridge/cli/serve_command.h"
 #include "engine/units.h"
 #include "gpu/cuda_device.h"
 
@@ -46,6 +49,59 @@ int main(int argc, char** argv) {
   run->add_option("--record", run_options.record_file, "Record the run to this MCAP file");
   run->add_option("--record-every", record_every_text,
                   "Record the state every T of simulated time (default: every tick)");
+
+  bool run_serve = false;
+  std::string run_control, run_stream;
+  run->add_flag("--serve", run_serve,
+                "Also publish the state stream and take requests (docs/protocol.md) while running "
+                "as fast as possible");
+  run->add_option("--control", run_control, "With --serve: control endpoint")
+      ->default_str("tcp://127.0.0.1:5555");
+  run->add_option("--stream", run_stream, "With --serve: stream endpoint")
+      ->default_str("tcp://127.0.0.1:5556");
+
+  ServeCommandOptions serve_options;
+  std::string serve_mode = "lockstep", serve_seed, serve_duration, serve_out;
+  int serve_worlds = 0, serve_threads = 0;
+  double serve_rtf = 1.0;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Serve a scenario to AI controllers over ZeroMQ (docs/protocol.md)");
+  serve->add_option("scenario", serve_options.scenario, "Scenario file (YAML)")->required();
+  serve
+      ->add_option("--mode", serve_mode,
+                   "lockstep (waits for the controllers' steps) or realtime (runs on the clock)")
+      ->check(CLI::IsMember({"lockstep", "realtime"}));
+  serve
+      ->add_option("--rtf", serve_rtf,
+                   "realtime: simulated seconds per wall second (inf = as fast as possible)")
+      ->check(CLI::PositiveNumber);
+  serve->add_option("--control", serve_options.server.control_endpoint, "Control endpoint (ROUTER)")
+      ->capture_default_str();
+  serve->add_option("--stream", serve_options.server.stream_endpoint, "Stream endpoint (PUB)")
+      ->capture_default_str();
+  serve->add_option("--keys", serve_options.server.keys_dir,
+                    "CURVE key folder: server.key, server.key_secret, clients/*.key, "
+                    "readonly/*.key (required for non-loopback endpoints)");
+  serve->add_option("--seed", serve_seed, "Random seed (overrides run.seed)");
+  serve->add_option("--duration", serve_duration, "realtime: stop after this simulated time");
+  serve->add_option("--worlds", serve_worlds, "Number of parallel worlds")
+      ->check(CLI::Range(1, 1 << 24));
+  serve->add_option("--threads", serve_threads, "Worker threads")->check(CLI::Range(1, 1024));
+  serve->add_option("--record", serve_options.server.record_file,
+                    "Record each episode to MCAP (replay with `ftwin replay`)");
+  serve->add_option("--out", serve_out,
+                    "At exit: kpis.json, kpis.csv, commands.jsonl, state_hash.txt");
+  serve
+      ->add_option("--max-message", serve_options.server.max_message_bytes,
+                   "Largest accepted request in bytes (ZMQ_MAXMSGSIZE)")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
+  serve->add_flag("--quiet", serve_options.server.quiet, "Print nothing but errors");
+
+  std::string keygen_dir, keygen_name = "server";
+  CLI::App* keygen = app.add_subcommand("keygen", "Make a CURVE key pair for `ftwin serve --keys`");
+  keygen->add_option("dir", keygen_dir, "Folder for <name>.key and <name>.key_secret")->required();
+  keygen->add_option("--name", keygen_name, "Key name: 'server' for the server's own pair")
+      ->capture_default_str();
 
   std::string replay_file;
   CLI::App* replay =
@@ -123,8 +179,52 @@ int main(int argc, char** argv) {
       }
       run_options.record_every_ns = *every;
     }
+    if (run_serve) {
+      ServeCommandOptions options;
+      options.scenario = run_options.scenario;
+      options.overrides = run_options.overrides;
+      options.out_dir = run_options.out_dir;
+      options.server.mode = bridge::TimingMode::kRealtime;
+      options.server.realtime_factor = std::numeric_limits<double>::infinity();
+      options.server.stop_at_duration = true;
+      options.server.quiet = run_options.quiet;
+      if (!run_control.empty()) options.server.control_endpoint = run_control;
+      if (!run_stream.empty()) options.server.stream_endpoint = run_stream;
+      options.server.record_file = run_options.record_file;
+      return ServeCommand(options);
+    }
     return RunScenarioCommand(run_options);
   }
+  if (*serve) {
+    if (!serve_seed.empty()) {
+      char* end = nullptr;
+      const unsigned long long seed = std::strtoull(serve_seed.c_str(), &end, 10);
+      if (end != serve_seed.c_str() + serve_seed.size() || serve_seed[0] == '-') {
+        std::fprintf(stderr, "--seed: got '%s', expected a non-negative integer\n",
+                     serve_seed.c_str());
+        return kExitInvalidInput;
+      }
+      serve_options.overrides.seed = seed;
+    }
+    if (!serve_duration.empty()) {
+      const std::optional<int64_t> duration = ParseDurationNs(serve_duration);
+      if (!duration) {
+        std::fprintf(stderr, "--duration: got '%s', expected %s\n", serve_duration.c_str(),
+                     kDurationUnitsHelp);
+        return kExitInvalidInput;
+      }
+      serve_options.overrides.duration_ns = *duration;
+      serve_options.server.stop_at_duration = true;
+    }
+    if (serve_worlds > 0) serve_options.overrides.num_worlds = serve_worlds;
+    if (serve_threads > 0) serve_options.overrides.num_threads = serve_threads;
+    if (!serve_out.empty()) serve_options.out_dir = serve_out;
+    serve_options.server.mode =
+        serve_mode == "realtime" ? bridge::TimingMode::kRealtime : bridge::TimingMode::kLockstep;
+    serve_options.server.realtime_factor = serve_rtf;
+    return ServeCommand(serve_options);
+  }
+  if (*keygen) return KeygenCommand(keygen_dir, keygen_name);
   if (*validate) return ValidateScenarioCommand(validate_file);
   if (*replay) return ReplayCommand(replay_file);
   if (*recover) return RecoverCommand(recover_file, recover_out);
