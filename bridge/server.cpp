@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -174,6 +175,7 @@ struct Client {
   SafeBehaviour safe = SafeBehaviour::kHold;
   std::set<std::string> drives;  // targets this controller has commanded
   std::vector<FieldId> obs;
+  std::vector<std::string> obs_patterns;  // to resolve `obs` again after a reset
   int64_t last_seen_ns = 0;
   bool tripped = false;
   int64_t misses = 0;
@@ -625,7 +627,9 @@ struct BridgeServer::Impl {
     // Controllers' observations refer to field ids of the old model: re-resolve by name.
     for (auto& [id, client] : clients) {
       client.pending.reset();
-      client.obs.clear();
+      std::string error;
+      if (!MatchFields(scenario.model->schema(), client.obs_patterns, &client.obs, &error))
+        client.obs.clear();
     }
   }
 
@@ -667,6 +671,16 @@ struct BridgeServer::Impl {
                  "more than " + std::to_string(kMaxFramesPerRequest) + " frames in one request");
       return;
     }
+    static const std::set<std::string> kOps = {"hello", "subscribe", "reset",    "step",
+                                               "set",   "get",       "snapshot", "fault",
+                                               "pause", "resume",    "close"};
+    if (!kOps.count(op)) {
+      ReplyError(request, ErrorCode::kUnknownOp,
+                 "unknown op '" + op +
+                     "' (expected hello, subscribe, reset, step, set, get, snapshot, fault, "
+                     "pause, resume or close)");
+      return;
+    }
     auto client_it = clients.find(request.routing_id);
     Client* client = client_it == clients.end() ? nullptr : &client_it->second;
     if (client) Touch(*client, request);
@@ -681,15 +695,7 @@ struct BridgeServer::Impl {
       }
       if (op == "subscribe") return Subscribe(request, *client);
       if (op == "close") return Close(request);
-      static const std::set<std::string> kMutating = {"step",  "set",   "reset",
-                                                      "fault", "pause", "resume"};
-      if (!kMutating.count(op)) {
-        ReplyError(request, ErrorCode::kUnknownOp,
-                   "unknown op '" + op +
-                       "' (expected hello, subscribe, reset, step, set, get, snapshot, fault, "
-                       "pause, resume or close)");
-        return;
-      }
+      // Every op left changes the simulation.
       if (client->read_only) {
         ReplyError(request, ErrorCode::kForbidden,
                    "client '" + client->name + "' is read-only: '" + op + "' is not allowed");
@@ -825,7 +831,8 @@ struct BridgeServer::Impl {
     else
       throw RequestError{ErrorCode::kBadValue,
                          "'safe' is '" + safe + "', expected hold, zero or stop"};
-    client.obs = Fields(StringList(header, "obs"));
+    client.obs_patterns = StringList(header, "obs");
+    client.obs = Fields(client.obs_patterns);
     client.last_seen_ns = request.received_ns;
     for (const std::string& target : StringList(header, "drives")) {
       CheckTarget(target);
@@ -883,6 +890,12 @@ struct BridgeServer::Impl {
                     {"mode", options.mode == TimingMode::kLockstep ? "lockstep" : "realtime"}}}};
     if (header.contains("id")) reply["id"] = header["id"];
     const std::string name = client.name;
+    // A reconnecting client has a new routing id: its hello under the same name replaces the
+    // old registration, so lockstep never waits for a connection that is gone.
+    std::vector<std::string> replaced;
+    for (const auto& [id, other] : clients)
+      if (other.name == name && id != request.routing_id) replaced.push_back(id);
+    for (const std::string& id : replaced) RemoveClient(id);
     clients[request.routing_id] = std::move(client);
     if (!options.quiet) spdlog::info("bridge: client '{}' ({}) said hello", name, role);
     Reply(request.routing_id, request.delimiter, std::move(reply));
@@ -1257,11 +1270,11 @@ struct BridgeServer::Impl {
     auto client_it = clients.find(request.routing_id);
     std::vector<FieldId> obs;
     if (client_it != clients.end()) {
-      if (client_it->second.obs.empty() && rebuild) {
-        // Observation patterns are re-resolved against the new model by the next step's "obs".
-      }
       obs = header.contains("obs") ? Fields(StringList(header, "obs")) : client_it->second.obs;
-      if (header.contains("obs")) client_it->second.obs = obs;
+      if (header.contains("obs")) {
+        client_it->second.obs = obs;
+        client_it->second.obs_patterns = StringList(header, "obs");
+      }
     }
     Reply(request.routing_id, request.delimiter, std::move(reply), obs, 0, simulator->num_worlds());
   }
@@ -1465,9 +1478,12 @@ struct BridgeServer::Impl {
       int64_t now = SteadyNs();
       if (realtime) {
         const double elapsed_s = static_cast<double>(now - realtime_origin_ns) * 1e-9;
-        const int64_t target =
-            realtime_origin_tick + static_cast<int64_t>(elapsed_s * options.realtime_factor * 1e9 /
-                                                        static_cast<double>(dt_ns));
+        const double due_ticks =
+            elapsed_s * options.realtime_factor * 1e9 / static_cast<double>(dt_ns);
+        // An infinite factor (run --serve) means as fast as possible.
+        const int64_t target = due_ticks >= 9e18
+                                   ? std::numeric_limits<int64_t>::max()
+                                   : realtime_origin_tick + static_cast<int64_t>(due_ticks);
         // Advance in slices so requests and the watchdog are served at least every 5 ms.
         while (simulator->tick() < target && SteadyNs() - now < 5'000'000) {
           simulator->Step(1);
