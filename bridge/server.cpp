@@ -156,6 +156,8 @@ struct Export {
   int64_t period_ticks = 1;
   uint64_t seq = 0;
   std::string owner;  // routing id of the client that subscribed it; empty = the scenario's
+  // The constant part of its header (built once per model): publishing only appends numbers.
+  std::string header_prefix;
 };
 
 struct PendingStep {
@@ -277,8 +279,11 @@ struct BridgeServer::Impl {
                                           {io_pipe->handle(), 0, ZMQ_POLLIN, 0}};
     if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
     std::vector<zmq::message_t> parts;
+    int64_t last_activity_ns = 0;
     for (;;) {
-      PollQuietly(items.data(), items.size(), std::chrono::milliseconds(-1));
+      const bool hot = SteadyNs() - last_activity_ns < options.busy_poll_ns;
+      if (PollQuietly(items.data(), items.size(), std::chrono::milliseconds(hot ? 0 : -1)) > 0)
+        last_activity_ns = SteadyNs();
       if (items[0].revents & ZMQ_POLLIN) ForwardRequests(*router, *io_pipe, parts);
       if (items[1].revents & ZMQ_POLLIN) {
         bool stop = false;
@@ -499,12 +504,42 @@ struct BridgeServer::Impl {
             {"episode", episode}};
   }
 
+  // Hot path: every due export set at every tick. The header is the cached constant prefix plus
+  // four numbers, and each array is copied once into its frame.
   void PublishExport(Export& item) {
-    Json header = TickHeader();
-    header["kind"] = "state";
-    header["seq"] = ++item.seq;
-    header["worlds"] = {0, simulator->num_worlds()};
-    Publish(item.topic, std::move(header), item.fields);
+    if (item.header_prefix.empty()) {
+      Json header = {{"v", kProtocolVersion},
+                     {"kind", "state"},
+                     {"topic", item.topic},
+                     {"schema", schema_hash},
+                     {"worlds", {0, simulator->num_worlds()}}};
+      Json descriptors = Json::array();
+      zmq::multipart_t unused;
+      for (FieldId id : item.fields) AddArray(unused, descriptors, id, 0, simulator->num_worlds());
+      header["arrays"] = std::move(descriptors);
+      item.header_prefix = header.dump();
+      item.header_prefix.pop_back();  // the closing brace
+    }
+    char numbers[128];
+    const int length = std::snprintf(
+        numbers, sizeof numbers, ",\"seq\":%llu,\"tick\":%lld,\"time_ns\":%lld,\"episode\":%d}",
+        static_cast<unsigned long long>(++item.seq), static_cast<long long>(simulator->tick()),
+        static_cast<long long>(simulator->time_ns()), episode);
+    zmq::multipart_t message;
+    message.addstr(std::string(1, kPipePublish));
+    message.addstr(item.topic);
+    zmq::message_t header(item.header_prefix.size() + static_cast<size_t>(length));
+    std::memcpy(header.data<char>(), item.header_prefix.data(), item.header_prefix.size());
+    std::memcpy(header.data<char>() + item.header_prefix.size(), numbers,
+                static_cast<size_t>(length));
+    message.add(std::move(header));
+    const State& state = simulator->state();
+    const int worlds = simulator->num_worlds();
+    for (FieldId id : item.fields)
+      message.addmem(state.Bytes(id), state.schema().field(id).BytesPerWorld() * worlds);
+    SendPipe(message, true);
+    std::lock_guard lock(stats_mutex);
+    ++counters.published;
   }
 
   void PublishEvent(const std::string& event, Json detail) {
@@ -596,6 +631,7 @@ struct BridgeServer::Impl {
       if (item.owner.empty()) continue;
       bool valid = true;
       Export copy = item;
+      copy.header_prefix.clear();
       for (FieldId& id : copy.fields) {
         const FieldId found =
             loaded.model->schema().Find(simulator->state().schema().field(id).name);
@@ -1467,13 +1503,18 @@ struct BridgeServer::Impl {
     const int64_t duration_ticks = simulator->model().run().duration_ns / dt_ns;
     std::vector<zmq::message_t> parts;
     zmq::pollitem_t item{pipe->handle(), 0, ZMQ_POLLIN, 0};
+    int64_t last_request_ns = 0;
     while (!stop.load(std::memory_order_relaxed)) {
       const bool realtime = options.mode == TimingMode::kRealtime && !paused;
-      PollQuietly(&item, 1, std::chrono::milliseconds(realtime ? 1 : 20));
+      // Busy-poll briefly after a request: a lockstep controller usually answers within
+      // microseconds, and a sleeping thread's wake-up costs more than that.
+      const bool hot = SteadyNs() - last_request_ns < options.busy_poll_ns;
+      PollQuietly(&item, 1, std::chrono::milliseconds(hot ? 0 : (realtime ? 1 : 20)));
       for (int i = 0; i < 1000; ++i) {
         if (!ReceiveNow(*pipe, parts)) break;
         std::optional<Request> request = ReceiveRequest(parts);
         if (request) Handle(*request);
+        last_request_ns = SteadyNs();
       }
       int64_t now = SteadyNs();
       if (realtime) {

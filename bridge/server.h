@@ -32,7 +32,10 @@ struct ServerOptions {
   std::filesystem::path keys_dir;
   int64_t max_message_bytes = int64_t{64} << 20;  ///< ZMQ_MAXMSGSIZE of the control socket
   int stream_high_water_mark = 1000;              ///< messages queued per subscriber
-  double client_idle_timeout_s = 60.0;            ///< a client silent this long is forgotten
+  double client_idle_timeout_s = 60.0;
+  /// After activity, the server's threads keep polling without sleeping this long: lower
+  /// round-trip latency for a spare core (0 = always sleep in poll).
+  int64_t busy_poll_ns = 0;  ///< a client silent this long is forgotten
   /// Real time: stop when the simulated time reaches the scenario duration (otherwise the
   /// server keeps running until stopped).
   bool stop_at_duration = false;

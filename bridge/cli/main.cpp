@@ -96,6 +96,11 @@ int main(int argc, char** argv) {
                    "Largest accepted request in bytes (ZMQ_MAXMSGSIZE)")
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
   serve->add_flag("--quiet", serve_options.server.quiet, "Print nothing but errors");
+  int64_t busy_poll_us = 0;
+  serve
+      ->add_option("--busy-poll-us", busy_poll_us,
+                   "Keep polling this long after each request instead of sleeping (latency)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
 
   std::string keygen_dir, keygen_name = "server";
   CLI::App* keygen = app.add_subcommand("keygen", "Make a CURVE key pair for `ftwin serve --keys`");
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
     serve_options.server.mode =
         serve_mode == "realtime" ? bridge::TimingMode::kRealtime : bridge::TimingMode::kLockstep;
     serve_options.server.realtime_factor = serve_rtf;
+    serve_options.server.busy_poll_ns = busy_poll_us * 1000;
     return ServeCommand(serve_options);
   }
   if (*keygen) return KeygenCommand(keygen_dir, keygen_name);

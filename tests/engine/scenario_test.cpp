@@ -198,5 +198,34 @@ TEST_CASE("The shipped scenarios validate", "[scenario]") {
   }
 }
 
+TEST_CASE("Stream export sets parse, round-trip and report their errors", "[scenario]") {
+  const std::string text = std::string(kValid) +
+                           "exports:\n"
+                           "  - {topic: room/, fields: [\"room.*\"], every: 1min}\n"
+                           "  - {topic: control/, fields: [heater.command, heater.setpoint]}\n";
+  const Spec spec = ParseSpec(text, "site.yaml");
+  REQUIRE(spec.exports.size() == 2);
+  CHECK(spec.exports[0].topic == "room/");
+  CHECK(spec.exports[0].fields == std::vector<std::string>{"room.*"});
+  CHECK(spec.exports[0].every_ns == 60'000'000'000LL);
+  CHECK(spec.exports[1].every_ns == 0);
+  CHECK(spec.exports[1].location.line == 35);
+  const Spec again = ParseSpec(SpecToYaml(spec), "site.yaml");
+  REQUIRE(again.exports.size() == 2);
+  CHECK(again.exports[1].fields == spec.exports[1].fields);
+  CHECK(again.exports[0].every_ns == spec.exports[0].every_ns);
+
+  const std::string bad = std::string(kValid) +
+                          "exports:\n"
+                          "  - {topic: _mine/, fields: []}\n"
+                          "  - {topic: x/, fields: [a.b], every: 1500ms}\n";
+  const std::string errors = Errors(bad);
+  CHECK_THAT(errors, Catch::Contains("site.yaml:34") && Catch::Contains("exports[0].topic") &&
+                         Catch::Contains("reserved"));
+  CHECK_THAT(errors, Catch::Contains("exports[0].fields") && Catch::Contains("non-empty list"));
+  CHECK_THAT(errors, Catch::Contains("site.yaml:35") && Catch::Contains("exports[1].every") &&
+                         Catch::Contains("multiple of run.dt"));
+}
+
 }  // namespace
 }  // namespace ftwin
