@@ -526,8 +526,11 @@ void FabLineBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
 }
 
 void FabLineBlock::WriteCompletionLog(const fab::FabWorld& world, const std::string& path) const {
+  std::error_code error;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, error);
   std::ofstream out(path);
-  if (!out) return;  // the KPI summary still reports; a missing folder is not fatal here
+  if (!out) return;  // the KPI summary still reports; an unwritable path is not fatal here
   out << "lot,product,priority,wafers,release_h,finish_h,due_h,cycle_time_h,on_time,reworks\n";
   char line[256];
   for (const fab::Completion& done : world.completions()) {
