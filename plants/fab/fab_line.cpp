@@ -476,7 +476,7 @@ void FabLineBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
   kpis[kKpiFinished] = static_cast<double>(counters.finished_lots);
   kpis[kKpiWafersOut] = static_cast<double>(counters.finished_wafers);
   kpis[kKpiWipFinal] = static_cast<double>(counters.wip_lots);
-  kpis[kKpiWipMean] = now_s > 0 ? static_cast<double>(counters.wip_area_lot_ns) * 1e-9 / now_s : 0;
+  kpis[kKpiWipMean] = now_s > 0 ? world->wip_area_lot_s() / now_s : 0;
   kpis[kKpiThroughputLots] = lots_window / window_days;
   kpis[kKpiThroughputWafers] = wafers_window / window_days;
   kpis[kKpiCtMean] = n > 0 ? sum_ct / 3600.0 / n : 0.0;

@@ -94,6 +94,7 @@ struct Family {
   int32_t min_run = 0;  ///< lots to run after a setup before switching again (if any wait)
   double idle_power_W = 0.0, busy_power_W = 0.0;
   std::vector<int32_t> down_calendars, pm_calendars;
+  int32_t location = 0;  ///< index into FabConfig::locations (transport times)
 };
 
 struct ReleaseStream {
@@ -133,7 +134,10 @@ struct FabConfig {
     double time_s = 0.0;
   };
   std::vector<SetupEntry> setup_entries;  ///< sequence-dependent setup times
-  Dist transport;
+  Dist transport;                         ///< between any two steps, unless transport_matrix is set
+  std::vector<std::string> locations;
+  /// transport_matrix[from * locations + to]; mean 0 = no transport between those locations.
+  std::vector<Dist> transport_matrix;
   double warmup_s = 0.0;  ///< lots released before are left out of cycle-time KPIs
 
   // Derived by Finalise().
@@ -147,6 +151,13 @@ struct FabConfig {
   /// Setup time for a change from setup `from` (-1 = none) to `to` at `step`.
   double SetupTime(int32_t from, int32_t to, const Step& step) const;
   int32_t SetupIndex(const std::string& name);  ///< adds the name when new
+  /// Transport time distribution from a step on family `from` to one on family `to`.
+  const Dist& Transport(int32_t from, int32_t to) const {
+    if (transport_matrix.empty()) return transport;
+    return transport_matrix[static_cast<size_t>(families[static_cast<size_t>(from)].location) *
+                                locations.size() +
+                            static_cast<size_t>(families[static_cast<size_t>(to)].location)];
+  }
   /// Fills the derived fields (tools, remaining times, mean times). Call once after building.
   void Finalise();
 };

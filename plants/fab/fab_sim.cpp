@@ -590,8 +590,10 @@ void FabWorld::LotDone(int32_t slot, int64_t now) {
     return;
   }
   lot.position = next;
-  if (config_->transport.mean_s > 0) {
-    calendar_.Push(now + SampleNs(config_->transport, kStreamTransport), kPrioArrive,
+  const Dist& move =
+      config_->Transport(step.family, product.route[static_cast<size_t>(next)].family);
+  if (move.mean_s > 0) {
+    calendar_.Push(now + SampleNs(move, kStreamTransport), kPrioArrive,
                    {kEvArrive, slot, 0, static_cast<uint32_t>(lot.id)});
   } else {
     Enqueue(slot, now);
@@ -634,7 +636,8 @@ void FabWorld::AccountUntil(int64_t now) {
 }
 
 void FabWorld::ChangeWip(int64_t delta, int64_t now) {
-  counters_.wip_area_lot_ns += counters_.wip_lots * (now - counters_.last_wip_change_ns);
+  wip_area_lot_s_ += static_cast<double>(counters_.wip_lots) *
+                     static_cast<double>(now - counters_.last_wip_change_ns) * 1e-9;
   counters_.last_wip_change_ns = now;
   counters_.wip_lots += delta;
 }
@@ -695,6 +698,7 @@ void FabWorld::Save(ByteWriter& writer) const {
   writer.Value(controls_.release_rate_factor);
   writer.Value(controls_.conwip_level);
   writer.Value(energy_J_);
+  writer.Value(wip_area_lot_s_);
   writer.Value(last_created_);
 }
 
@@ -718,6 +722,7 @@ void FabWorld::Load(ByteReader& reader) {
   controls_.release_rate_factor = reader.Value<double>();
   controls_.conwip_level = reader.Value<int64_t>();
   energy_J_ = reader.Value<double>();
+  wip_area_lot_s_ = reader.Value<double>();
   last_created_ = reader.Value<int32_t>();
 }
 

@@ -115,7 +115,6 @@ struct FabCounters {
   int64_t reworks;
   int64_t events;
   int64_t wip_lots;
-  int64_t wip_area_lot_ns;  ///< ∫ WIP dt (for time-average WIP; wraps only after 290 years)
   int64_t last_wip_change_ns;
   int64_t next_lot_id;
   int64_t time_ns;  ///< the simulated time this world has been advanced to
@@ -172,6 +171,8 @@ class FabWorld final : public WorldAux {
   const std::vector<int32_t>& queue(int32_t family) const { return queues_[family]; }
   /// Energy drawn by all tools since the start [J] (idle or busy power per E10 state).
   double energy_J() const { return energy_J_; }
+  /// ∫ WIP dt since the start [lot s] (time-average WIP = this / elapsed time).
+  double wip_area_lot_s() const { return wip_area_lot_s_; }
   const EventCalendar<Event>& calendar() const { return calendar_; }
   DispatchRule rule(int32_t family) const { return static_cast<DispatchRule>(rules_[family]); }
   /// Lots currently in the fab (queues, transport, tools).
@@ -225,6 +226,7 @@ class FabWorld final : public WorldAux {
   FabCounters counters_{};
   FabControls controls_{};
   double energy_J_ = 0.0;
+  double wip_area_lot_s_ = 0.0;
   int32_t last_created_ = -1;  ///< slot of the lot CreateLot made last
   // Scratch for batch formation (not state; rebuilt on each use).
   std::vector<int32_t> scratch_;

@@ -286,8 +286,7 @@ TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO"
       CHECK(wip[3] > wip[2]);
       CHECK(wip[3] > 1000);
     } else {
-      const double mean_wip =
-          static_cast<double>(world.counters().wip_area_lot_ns) * 1e-9 / (horizon_h * kHourS);
+      const double mean_wip = world.wip_area_lot_s() / (horizon_h * kHourS);
       CHECK(mean_wip < 20);
       CHECK(wip[3] < 50);
     }
