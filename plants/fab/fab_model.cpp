@@ -18,14 +18,15 @@ double Dist::Sample(double u) const {
 }
 
 namespace {
-constexpr const char* kRuleNames[] = {"fifo",        "edd",           "critical_ratio", "spt",
-                                      "least_setup", "hot_lot_first", "step_priority"};
+constexpr const char* kRuleNames[] = {
+    "fifo",        "edd",           "critical_ratio", "spt",
+    "least_setup", "hot_lot_first", "step_priority",  "hot_lot_first_cr"};
 }
 
 const char* DispatchRuleName(DispatchRule rule) { return kRuleNames[static_cast<int>(rule)]; }
 
 bool ParseDispatchRule(const std::string& text, DispatchRule* rule) {
-  for (int i = 0; i < 7; ++i)
+  for (int i = 0; i < 8; ++i)
     if (text == kRuleNames[i]) {
       *rule = static_cast<DispatchRule>(i);
       return true;

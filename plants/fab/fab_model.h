@@ -32,12 +32,14 @@ enum class DispatchRule : uint8_t {
   kLeastSetup,     ///< smallest setup time on this tool, then FIFO
   kHotLotFirst,    ///< highest priority, then least setup, then FIFO (SMT2020 default)
   kStepPriority,   ///< highest static step rank, then FIFO (buffer priorities, Lu-Kumar)
+  kHotLotFirstCr,  ///< highest priority, then least setup, then critical ratio (SMT2020 LV/HM)
 };
 const char* DispatchRuleName(DispatchRule rule);
 /// Parses a rule name as written in scenarios ("fifo", "edd", ...); false when unknown.
 bool ParseDispatchRule(const std::string& text, DispatchRule* rule);
 constexpr const char* kDispatchRuleChoices =
-    "fifo, edd, critical_ratio, spt, least_setup, hot_lot_first or step_priority";
+    "fifo, edd, critical_ratio, spt, least_setup, hot_lot_first, step_priority or "
+    "hot_lot_first_cr";
 
 struct Step {
   std::string name;

@@ -24,11 +24,12 @@ enum EventPriority : int32_t {
 };
 
 struct DispatchKey {
-  double primary, secondary;
+  double primary, secondary, tertiary;
   int64_t since, id;
   bool operator<(const DispatchKey& other) const {
     if (primary != other.primary) return primary < other.primary;
     if (secondary != other.secondary) return secondary < other.secondary;
+    if (tertiary != other.tertiary) return tertiary < other.tertiary;
     if (since != other.since) return since < other.since;
     return id < other.id;
   }
@@ -305,8 +306,8 @@ void FabWorld::Dispatch(int32_t family, int64_t now) {
   }
 }
 
-void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary,
-                   double* secondary) const {
+void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary,
+                   double* tertiary) const {
   const Product& product = config_->products[static_cast<size_t>(lot.product)];
   const Step& step = product.route[static_cast<size_t>(lot.position)];
   const Tool& state = tools_[static_cast<size_t>(tool)];
@@ -315,7 +316,12 @@ void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary,
                ? config_->SetupTime(state.setup, step.setup, step)
                : 0.0;
   };
+  auto critical_ratio = [&] {
+    return static_cast<double>(lot.due_ns - now) * 1e-9 /
+           std::max(1.0, product.remaining_s[static_cast<size_t>(lot.position)]);
+  };
   *secondary = 0.0;
+  *tertiary = 0.0;
   switch (static_cast<DispatchRule>(rules_[static_cast<size_t>(state.family)])) {
     case DispatchRule::kFifo:
       *primary = 0.0;
@@ -324,8 +330,7 @@ void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary,
       *primary = static_cast<double>(lot.due_ns);
       break;
     case DispatchRule::kCriticalRatio:
-      *primary = static_cast<double>(lot.due_ns - now) * 1e-9 /
-                 std::max(1.0, product.remaining_s[static_cast<size_t>(lot.position)]);
+      *primary = critical_ratio();
       break;
     case DispatchRule::kSpt:
       *primary = step.mean_time_s;
@@ -339,6 +344,11 @@ void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary,
       break;
     case DispatchRule::kStepPriority:
       *primary = -static_cast<double>(step.rank);
+      break;
+    case DispatchRule::kHotLotFirstCr:
+      *primary = -static_cast<double>(lot.priority);
+      *secondary = setup_time();
+      *tertiary = critical_ratio();
       break;
   }
 }
@@ -371,7 +381,7 @@ bool FabWorld::TryStart(int32_t tool, int64_t now) {
   };
   auto key_of = [&](const Lot& lot) {
     DispatchKey key{};
-    Key(lot, tool, now, &key.primary, &key.secondary);
+    Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
     key.since = lot.queue_since_ns;
     key.id = lot.id;
     return key;

@@ -205,7 +205,8 @@ class FabWorld final : public WorldAux {
   void AccountUntil(int64_t now);
   void SetIdle(int32_t tool, bool idle);
   /// Dispatch keys of a lot for a tool: smaller runs first.
-  void Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary) const;
+  void Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary,
+           double* tertiary) const;
   bool Better(int32_t a, int32_t b, int32_t tool, int64_t now) const;
 
   const FabConfig* config_;

@@ -191,10 +191,13 @@ void LoadSmt2020(const std::filesystem::path& dir, Diagnostics* diagnostics, Fab
     if (rule == "rule_HotLotFIRST") {
       family.rule = DispatchRule::kHotLotFirst;
       const std::string rank = tools.Text(row, "FWLRANK");
-      if (!rank.empty() && rank != "rank_HP;rank_RSETUP;rank_FIFO")
+      if (rank == "rank_HP;rank_RSETUP;rank_CR") {
+        family.rule = DispatchRule::kHotLotFirstCr;
+      } else if (!rank.empty() && rank != "rank_HP;rank_RSETUP;rank_FIFO") {
         tools.Error(row, "FWLRANK", rank,
-                    "expected rank_HP;rank_RSETUP;rank_FIFO (the ranking "
-                    "rule_HotLotFIRST implements)");
+                    "expected rank_HP;rank_RSETUP;rank_FIFO or rank_HP;rank_RSETUP;rank_CR");
+      }
+
     } else if (rule == "rule_LSSU") {
       family.rule = DispatchRule::kLeastSetup;
     } else {
