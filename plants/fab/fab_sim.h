@@ -1,0 +1,237 @@
+// Discrete-event simulation of one world of a wafer fab: lots, tools, queues and the event
+// calendar, advanced to each tick boundary by the fab_line block (fab_line.h). Everything that
+// changes lives in FabWorld, which saves and loads itself exactly (snapshots, state hash).
+//
+// Event semantics (all times integer ns):
+//   release     a release stream creates lots_per_release lots (held while WIP >= CONWIP level)
+//   arrive      a lot reaches the queue of its step's tool family (after transport)
+//   setup_end   the tool's setup ends and processing starts (E10 scheduled down -> productive)
+//   tool_free   the tool may start the next job (cascading tools free before the lot is done)
+//   lot_done    a lot finishes its step: rework / sampling decide the next step
+//   down, repair, pm_due, pm_end: breakdowns and PMs; they never preempt a job: a tool that is
+//               busy goes down when its current job frees it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/event_calendar.h"
+#include "engine/rng.h"
+#include "engine/state.h"
+#include "plants/fab/fab_model.h"
+
+namespace ftwin::fab {
+
+enum EventKind : int32_t {
+  kEvRelease,
+  kEvArrive,
+  kEvSetupEnd,
+  kEvToolFree,
+  kEvLotDone,
+  kEvDown,
+  kEvRepair,
+  kEvPmDue,
+  kEvPmEnd,
+};
+
+struct Event {
+  int32_t kind;
+  int32_t a;     ///< lot slot, tool or stream
+  int32_t b;     ///< calendar instance, ...
+  uint32_t tag;  ///< tool job version or lot id check
+};
+
+/// SEMI E10 equipment states.
+enum E10State : int32_t {
+  kProductive,
+  kStandby,
+  kEngineering,
+  kScheduledDown,    ///< PM and setups
+  kUnscheduledDown,  ///< breakdowns
+  kNonScheduled,     ///< switched off by command
+  kE10Count,
+};
+const char* E10Name(int state);
+
+struct Lot {
+  int64_t id;
+  int64_t release_ns;
+  int64_t due_ns;
+  int64_t queue_since_ns;
+  int64_t cqt_deadline_ns;
+  int32_t product;
+  int32_t position;
+  int32_t wafers;
+  int32_t priority;
+  int32_t pin_position;  ///< route position pinned to pin_tool (-1 = none)
+  int32_t pin_tool;
+  int32_t cqt_position;  ///< position that must start before cqt_deadline_ns (-1 = none)
+  int32_t last_tool;
+  int32_t stream;  ///< release stream (-1 = initial WIP)
+  int32_t reworks;
+};
+
+struct Tool {
+  int64_t state_since_ns;
+  int64_t pm_hold_until_ns;  ///< PMs due earlier wait until this time (pm_postpone)
+  std::array<int64_t, kE10Count> e10_ns;
+  int32_t family;
+  int32_t e10_state;
+  int32_t busy;   ///< 1 while occupied by a job (setup or processing)
+  int32_t down;   ///< 1 while down / in PM / switched off
+  int32_t setup;  ///< current setup (-1 = none)
+  int32_t runs_since_setup;
+  uint32_t pending_down_mask;  ///< calendar instances (local index) waiting for the job end
+  uint32_t pending_pm_mask;
+  int32_t pending_off;
+  int32_t off;
+  uint32_t version;         ///< bumped when a job is started (tool_free tag)
+  int32_t active_calendar;  ///< local instance of the running down/PM, -1 = none
+  int32_t idle;             ///< 1 while in the family's idle list
+  int32_t reserved;         ///< keeps the struct free of padding (it is hashed)
+};
+
+/// One completed lot (the completion log).
+struct Completion {
+  int64_t lot_id;
+  int64_t release_ns;
+  int64_t finish_ns;
+  int64_t due_ns;
+  int32_t product;
+  int32_t priority;
+  int32_t wafers;
+  int32_t reworks;
+};
+
+/// Counters of a world, updated by events.
+struct FabCounters {
+  int64_t released_lots;
+  int64_t finished_lots;
+  int64_t finished_wafers;
+  int64_t setups;
+  int64_t cqt_violations;
+  int64_t reworks;
+  int64_t events;
+  int64_t wip_lots;
+  int64_t last_wip_change_ns;
+  int64_t next_lot_id;
+  int64_t time_ns;  ///< the simulated time this world has been advanced to
+  int64_t held_releases;
+};
+
+/// Controls an operator or AI may change during the run (block commands).
+struct FabControls {
+  double release_rate_factor;  ///< interarrival times are divided by this
+  int64_t conwip_level;        ///< 0 = no CONWIP
+};
+
+/// Per-calendar-instance state (one per tool and attached calendar).
+struct CalendarInstance {
+  int32_t calendar;  ///< index into down_calendars or pm_calendars
+  int32_t is_pm;
+  double pieces_left;  ///< by-pieces PMs: pieces until due
+};
+
+/// Random stream numbers inside a fab world (each has its own counter).
+enum FabStream : int {
+  kStreamRelease,
+  kStreamProcess,
+  kStreamDown,
+  kStreamPm,
+  kStreamTransport,
+  kStreamRouting,  ///< sampling and rework
+  kFabStreamCount,
+};
+
+class FabWorld final : public WorldAux {
+ public:
+  explicit FabWorld(const FabConfig* config);
+
+  /// Sets the random streams (one per FabStream); call before Start.
+  void SetRngs(const std::array<CounterRng, kFabStreamCount>& rngs) { rngs_ = rngs; }
+
+  /// Schedules the first releases, breakdowns and PMs and puts the initial WIP in its queues.
+  void Start(int64_t now_ns = 0);
+  /// Runs every event with time <= end_ns, then closes E10 and WIP accounting at end_ns.
+  void AdvanceTo(int64_t end_ns);
+
+  // Controls.
+  void SetReleaseRate(double factor);
+  void SetConwip(int64_t level);
+  void SetToolOff(int32_t tool, bool off);
+  void PostponePm(int32_t tool, int64_t until_ns);
+  void SetRule(int32_t family, DispatchRule rule);
+
+  const FabCounters& counters() const { return counters_; }
+  const FabControls& controls() const { return controls_; }
+  const std::vector<Completion>& completions() const { return completions_; }
+  const std::vector<Tool>& tools() const { return tools_; }
+  const std::vector<int32_t>& queue(int32_t family) const { return queues_[family]; }
+  /// Energy drawn by all tools since the start [J] (idle or busy power per E10 state).
+  double energy_J() const { return energy_J_; }
+  /// ∫ WIP dt since the start [lot s] (time-average WIP = this / elapsed time).
+  double wip_area_lot_s() const { return wip_area_lot_s_; }
+  const EventCalendar<Event>& calendar() const { return calendar_; }
+  DispatchRule rule(int32_t family) const { return static_cast<DispatchRule>(rules_[family]); }
+  /// Lots currently in the fab (queues, transport, tools).
+  int64_t wip() const { return counters_.wip_lots; }
+
+  void Save(ByteWriter& writer) const override;
+  void Load(ByteReader& reader) override;
+
+ private:
+  int64_t SampleNs(const Dist& dist, int stream);
+  double Uniform(int stream);
+  void Handle(const CalendarEntry<Event>& entry);
+  void Release(int32_t stream, int64_t now);
+  void CreateLot(int32_t product, int32_t position, int32_t wafers, int32_t priority,
+                 int64_t release_ns, int64_t due_ns, int32_t stream, int64_t now);
+  void Enqueue(int32_t slot, int64_t now);
+  void Dispatch(int32_t family, int64_t now);
+  bool TryStart(int32_t tool, int64_t now);
+  void StartJob(int32_t tool, int64_t now);  // starts the lots in scratch_
+  void LotDone(int32_t slot, int64_t now);
+  void ToolFree(int32_t tool, int64_t now);
+  /// After a job or a down period: start pending downs/PMs, or go idle and dispatch.
+  void ToolNext(int32_t tool, int64_t now);
+  void SetE10(int32_t tool, int32_t state, int64_t now);
+  void ChangeWip(int64_t delta, int64_t now);
+  void ReleaseHeld(int64_t now);
+  void ScheduleNextDown(int32_t instance, int64_t now, bool first);
+  void ScheduleNextPm(int32_t instance, int64_t due_ns);
+  double ToolPower(const Tool& tool) const;
+  void AccountUntil(int64_t now);
+  void SetIdle(int32_t tool, bool idle);
+  /// Dispatch keys of a lot for a tool: smaller runs first.
+  void Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary,
+           double* tertiary) const;
+  bool Better(int32_t a, int32_t b, int32_t tool, int64_t now) const;
+
+  const FabConfig* config_;
+  std::array<CounterRng, kFabStreamCount> rngs_{};
+  std::array<uint64_t, kFabStreamCount> rng_counters_{};  ///< next counter per stream
+  EventCalendar<Event> calendar_;
+  std::vector<Lot> lots_;  ///< slots; free ones are listed in free_lots_
+  std::vector<int32_t> free_lots_;
+  std::vector<std::vector<int32_t>> queues_;  ///< per family, lot slots in arrival order
+  std::vector<Tool> tools_;
+  std::vector<std::vector<int32_t>> idle_;    ///< per family, idle tools in index order
+  std::vector<int32_t> tool_instance_begin_;  ///< calendar instances of tool t
+  std::vector<CalendarInstance> instances_;
+  std::vector<int64_t> stream_releases_;  ///< releases done per stream
+  std::vector<int64_t> stream_held_;      ///< releases held by CONWIP per stream
+  std::vector<int32_t> rules_;            ///< dispatch rule per family (changeable)
+  std::vector<Completion> completions_;
+  FabCounters counters_{};
+  FabControls controls_{};
+  double energy_J_ = 0.0;
+  double wip_area_lot_s_ = 0.0;
+  int32_t last_created_ = -1;  ///< slot of the lot CreateLot made last
+  // Scratch for batch formation (not state; rebuilt on each use).
+  std::vector<int32_t> scratch_;
+  std::vector<int32_t> tried_steps_;
+};
+
+}  // namespace ftwin::fab

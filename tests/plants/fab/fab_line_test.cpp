@@ -1,0 +1,251 @@
+// The fab_line block in the engine: Mini-Fab conservation and Little's law, determinism across
+// threads, snapshot/restore, commands, the power port and input errors.
+#include "plants/fab/fab_line.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "engine/scenario.h"
+#include "engine/simulator.h"
+#include "plants/register.h"
+
+namespace ftwin {
+namespace {
+
+const std::string kMinifab = std::string(FTWIN_SOURCE_DIR) + "/scenarios/fab/minifab.yaml";
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+BlockRegistry Registry() {
+  BlockRegistry registry;
+  RegisterEngineBlocks(registry);
+  RegisterPlantBlocks(registry);
+  return registry;
+}
+
+// The Mini-Fab scenario without its completion log (tests write no files into the tree).
+std::shared_ptr<const Model> Minifab(const RunOverrides& overrides = {}) {
+  std::string text = ReadText(kMinifab);
+  const size_t line = text.find("    completion_log:");
+  REQUIRE(line != std::string::npos);
+  text.erase(line, text.find('\n', line) - line + 1);
+  return LoadScenarioText(text, kMinifab, Registry(), overrides).model;
+}
+
+const fab::FabWorld& World(Simulator& simulator, int world = 0) {
+  const Model& model = simulator.model();
+  const int block = model.FindBlock("fab");
+  return *static_cast<const fab::FabWorld*>(
+      simulator.state().Aux(model.binding(block).aux_slot, world));
+}
+
+double Kpi(const std::vector<KpiEntry>& kpis, const std::string& name, int world = 0) {
+  for (const KpiEntry& entry : kpis)
+    if (entry.desc.name == name) return entry.per_world[static_cast<size_t>(world)];
+  FAIL("no KPI " << name);
+  return 0;
+}
+
+TEST_CASE("Mini-Fab conserves lots at every tick: released = finished + WIP", "[fab]") {
+  Simulator simulator(Minifab());
+  const Schema& schema = simulator.model().schema();
+  const FieldId released = schema.Find("fab.lots_released");
+  const FieldId out = schema.Find("fab.lots_out");
+  const FieldId wip = schema.Find("fab.wip_lots");
+  int64_t violations = 0;
+  for (int tick = 0; tick < 30 * 1440; ++tick) {  // 30 days of 1-minute ticks
+    simulator.Step(1);
+    const State& state = simulator.state();
+    if (state.World<double>(released, 0)[0] !=
+        state.World<double>(out, 0)[0] + state.World<double>(wip, 0)[0])
+      ++violations;
+  }
+  CHECK(violations == 0);
+  CHECK(simulator.state().World<double>(out, 0)[0] > 300);  // lots really flowed
+}
+
+TEST_CASE("Little's law holds on the Mini-Fab: WIP = throughput x cycle time", "[fab]") {
+  RunOverrides overrides;
+  overrides.duration_ns = int64_t{400} * 86400 * 1'000'000'000;
+  const auto model = Minifab(overrides);
+  Simulator simulator(model);
+  simulator.Step(model->run().duration_ns / model->run().dt_ns);
+  const auto kpis = simulator.ComputeKpis();
+  // Over the whole run, with every lot counted from its release (warm-up included).
+  const fab::FabWorld& world = World(simulator);
+  double sum_ct_s = 0;
+  for (const fab::Completion& c : world.completions())
+    sum_ct_s += static_cast<double>(c.finish_ns - c.release_ns) * 1e-9;
+  const double horizon_s = static_cast<double>(model->run().duration_ns) * 1e-9;
+  const double throughput = static_cast<double>(world.completions().size()) / horizon_s;
+  const double cycle_time_s = sum_ct_s / static_cast<double>(world.completions().size());
+  const double wip_mean = Kpi(kpis, "wip_mean_lots");
+  INFO("WIP " << wip_mean << ", lambda W " << throughput * cycle_time_s);
+  CHECK(throughput * cycle_time_s == Approx(wip_mean).epsilon(0.03));
+  // The same from the KPIs (after the warm-up): within statistical tolerance.
+  const double kpi_lw =
+      Kpi(kpis, "throughput_lots_per_day") * Kpi(kpis, "cycle_time_mean_h") / 24.0;
+  CHECK(kpi_lw == Approx(wip_mean).epsilon(0.08));
+  // Utilisation of the bottleneck matches the offered load: litho does 55 + 10 min per lot.
+  const double lots_per_min = (2.0 / 200.0 + 1.0 / 1440.0);
+  CHECK(Kpi(kpis, "utilisation_litho") == Approx(lots_per_min * 65.0).epsilon(0.03));
+  // Availability of litho: a 6 h PM every 7 days.
+  CHECK(Kpi(kpis, "availability_litho") == Approx(1.0 - 6.0 / 168.0).epsilon(0.005));
+  // Implant: breakdowns with MTTF 3 d, MTTR 4 h (setups are scheduled down as well).
+  CHECK(Kpi(kpis, "availability_implant") < 1.0 - 4.0 / 76.0 + 0.01);
+  CHECK(Kpi(kpis, "x_factor") > 1.0);
+}
+
+uint64_t HashAfter(int threads, uint64_t seed, std::vector<fab::Completion>* log0) {
+  RunOverrides overrides;
+  overrides.num_worlds = 3;
+  overrides.num_threads = threads;
+  overrides.seed = seed;
+  overrides.duration_ns = int64_t{20} * 86400 * 1'000'000'000;
+  const auto model = Minifab(overrides);
+  Simulator simulator(model);
+  simulator.Step(model->run().duration_ns / model->run().dt_ns);
+  if (log0 != nullptr) *log0 = World(simulator, 1).completions();
+  return simulator.state().Hash();
+}
+
+bool SameLog(const std::vector<fab::Completion>& a, const std::vector<fab::Completion>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].lot_id != b[i].lot_id || a[i].finish_ns != b[i].finish_ns ||
+        a[i].release_ns != b[i].release_ns)
+      return false;
+  return true;
+}
+
+TEST_CASE("Same seed gives the same completion log and state hash on 1 or 2 threads",
+          "[determinism]") {
+  std::vector<fab::Completion> one, two, other;
+  const uint64_t hash1 = HashAfter(1, 9, &one);
+  const uint64_t hash2 = HashAfter(2, 9, &two);
+  CHECK(hash1 == hash2);
+  CHECK(SameLog(one, two));
+  CHECK(one.size() > 100);
+  const uint64_t hash3 = HashAfter(1, 10, &other);
+  CHECK(hash3 != hash1);
+  CHECK_FALSE(SameLog(one, other));
+}
+
+TEST_CASE("Snapshot and restore continue a fab run bit-identically", "[determinism]") {
+  const auto model = Minifab();
+  Simulator a(model), b(model);
+  a.Step(5 * 1440);
+  const std::vector<uint8_t> snapshot = a.Snapshot();
+  a.Step(5 * 1440);
+  b.Step(17);  // somewhere else entirely
+  b.Restore(snapshot);
+  b.Step(5 * 1440);
+  CHECK(a.state().Hash() == b.state().Hash());
+  CHECK(SameLog(World(a).completions(), World(b).completions()));
+}
+
+TEST_CASE("Fab commands: CONWIP caps WIP, release rate scales releases, tools go down", "[fab]") {
+  const auto model = Minifab();
+  Simulator simulator(model);
+  const Schema& schema = model->schema();
+  simulator.Step(2 * 1440);
+  std::string error = simulator.Submit({.target = "fab/conwip", .values = {4}, .origin = "test"});
+  REQUIRE(error.empty());
+  simulator.Step(1);
+  int64_t max_wip_after = 0;
+  const FieldId wip = schema.Find("fab.wip_lots");
+  // Once WIP has drained below the cap it never exceeds it again.
+  bool reached = false;
+  for (int tick = 0; tick < 10 * 1440; ++tick) {
+    simulator.Step(1);
+    const auto now = static_cast<int64_t>(simulator.state().World<double>(wip, 0)[0]);
+    if (now <= 4) reached = true;
+    if (reached) max_wip_after = std::max(max_wip_after, now);
+  }
+  CHECK(reached);
+  CHECK(max_wip_after <= 4);
+  CHECK(World(simulator).counters().held_releases > 0);
+  // Lifting CONWIP releases the held lots at once.
+  REQUIRE(simulator.Submit({.target = "fab/conwip", .values = {0}, .origin = "test"}).empty());
+  simulator.Step(1);
+  CHECK(World(simulator).counters().held_releases == 0);
+  // Switching the litho tool (index 4) off: it becomes non-scheduled, and nothing finishes.
+  REQUIRE(simulator.Submit({.target = "fab/tool_down", .values = {4}, .origin = "test"}).empty());
+  simulator.Step(1440);
+  CHECK(World(simulator).tools()[4].e10_state == fab::kNonScheduled);
+  const int64_t finished = World(simulator).counters().finished_lots;
+  simulator.Step(1440);
+  CHECK(World(simulator).counters().finished_lots == finished);
+  REQUIRE(simulator.Submit({.target = "fab/tool_up", .values = {4}, .origin = "test"}).empty());
+  simulator.Step(1440);
+  CHECK(World(simulator).counters().finished_lots > finished);
+  // Out-of-range arguments are refused by the engine.
+  CHECK_FALSE(
+      simulator.Submit({.target = "fab/tool_down", .values = {5}, .origin = "test"}).empty());
+}
+
+TEST_CASE("power_W is the mean tool power: idle or busy per tool", "[fab]") {
+  const auto model = Minifab();
+  Simulator simulator(model);
+  const FieldId power = model->schema().Find("fab.power_W");
+  double energy_J = 0;
+  for (int tick = 0; tick < 3 * 1440; ++tick) {
+    simulator.Step(1);
+    const double p = simulator.state().World<double>(power, 0)[0];
+    // Between all idle (2*30 + 2*15 + 20 kW) and all busy (2*90 + 2*60 + 45 kW).
+    REQUIRE(p >= 110e3 - 1e-6);
+    REQUIRE(p <= 345e3 + 1e-6);
+    energy_J += p * 60.0;
+  }
+  CHECK(energy_J == Approx(World(simulator).energy_J()).epsilon(1e-9));
+}
+
+std::string ErrorOf(const std::string& replace, const std::string& with) {
+  std::string text = ReadText(kMinifab);
+  const size_t at = text.find(replace);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, replace.size(), with);
+  try {
+    LoadScenarioText(text, kMinifab, Registry());
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST_CASE("Bad fab scenarios are rejected with file, line, key and expectation", "[fab]") {
+  CHECK_THAT(ErrorOf("family: implant, time: 30min", "family: etch, time: 30min"),
+             Catch::Contains("minifab.yaml:") &&
+                 Catch::Contains("products[0].route[1].family: got 'etch', expected the name of a "
+                                 "family"));
+  CHECK_THAT(ErrorOf("batch_min_wafers: 50, batch_max_wafers: 75}\n          - {name: S2",
+                     "batch_min_wafers: 50, batch_max_wafers: 25}\n          - {name: S2"),
+             Catch::Contains("batch_max_wafers: got '25', expected batch_max_wafers >= "
+                             "batch_min_wafers"));
+  CHECK_THAT(ErrorOf("time: 30min, dist: uniform", "time: -30min, dist: uniform"),
+             Catch::Contains("route[1].time: got '-30min'"));
+  CHECK_THAT(ErrorOf("time: 30min, dist: uniform", "time: 30min, dist: weibull"),
+             Catch::Contains("route[1].dist: got 'weibull'"));
+  CHECK_THAT(ErrorOf("rule: fifo", "rule: random"),
+             Catch::Contains("families[0].rule: got 'random', expected one of fifo"));
+  CHECK_THAT(ErrorOf("{product: A, interval: 200min", "{product: C, interval: 200min"),
+             Catch::Contains("releases[0].product: got 'C'"));
+  // The line number points at the bad value in the file.
+  const std::string text = ReadText(kMinifab);
+  const size_t at = text.find("family: implant, time: 30min");
+  const auto line =
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  const std::string error = ErrorOf("family: implant, time: 30min", "family: etch, time: 30min");
+  CHECK_THAT(error, Catch::Contains("minifab.yaml:" + std::to_string(line) + ":"));
+}
+
+}  // namespace
+}  // namespace ftwin

@@ -1,0 +1,297 @@
+// The fab's event core against queueing theory and hand-computed schedules.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "plants/fab/fab_model.h"
+#include "plants/fab/fab_sim.h"
+
+namespace ftwin::fab {
+namespace {
+
+constexpr double kHourS = 3600.0;
+constexpr int64_t kMinNs = 60'000'000'000;
+
+std::array<CounterRng, kFabStreamCount> Rngs(uint64_t seed) {
+  std::array<CounterRng, kFabStreamCount> rngs;
+  for (int s = 0; s < kFabStreamCount; ++s)
+    rngs[static_cast<size_t>(s)] = CounterRng{seed, 0, static_cast<uint32_t>(s)};
+  return rngs;
+}
+
+Dist Exp(double mean_s) { return {DistKind::kExponential, mean_s, 0.0}; }
+Dist Const(double mean_s) { return {DistKind::kConstant, mean_s, 0.0}; }
+
+// One family of `tools` tools, one single-step product of 1-wafer lots, Poisson-or-not arrivals.
+FabConfig SingleStation(int tools, Dist service, Dist interarrival) {
+  FabConfig config;
+  Family family;
+  family.name = "station";
+  family.num_tools = tools;
+  config.families.push_back(family);
+  Product product;
+  product.name = "p";
+  product.nominal_wafers = 1;
+  Step step;
+  step.family = 0;
+  step.time = service;
+  product.route.push_back(step);
+  config.products.push_back(product);
+  ReleaseStream stream;
+  stream.wafers = 1;
+  stream.interval = interarrival;
+  config.releases.push_back(stream);
+  config.Finalise();
+  return config;
+}
+
+struct Estimate {
+  double mean = 0, half_width = 0;
+};
+
+// Mean of per-lot values by batch means: 20 batches after dropping the first 10 % (warm-up);
+// half width of the 99 % confidence interval from Student's t with 19 degrees of freedom.
+Estimate BatchMeans(const std::vector<double>& values) {
+  const size_t start = values.size() / 10;
+  const size_t batches = 20, size = (values.size() - start) / batches;
+  std::vector<double> means;
+  for (size_t b = 0; b < batches; ++b) {
+    double sum = 0;
+    for (size_t i = 0; i < size; ++i) sum += values[start + b * size + i];
+    means.push_back(sum / static_cast<double>(size));
+  }
+  double mean = 0, var = 0;
+  for (double m : means) mean += m;
+  mean /= batches;
+  for (double m : means) var += (m - mean) * (m - mean);
+  var /= batches - 1;
+  return {mean, 2.861 * std::sqrt(var / batches)};
+}
+
+std::vector<double> SojournHours(const FabWorld& world) {
+  std::vector<Completion> done = world.completions();
+  std::sort(done.begin(), done.end(),
+            [](const Completion& a, const Completion& b) { return a.lot_id < b.lot_id; });
+  std::vector<double> hours;
+  for (const Completion& c : done)
+    hours.push_back(static_cast<double>(c.finish_ns - c.release_ns) * 1e-9 / kHourS);
+  return hours;
+}
+
+FabWorld Run(const FabConfig& config, uint64_t seed, double hours) {
+  FabWorld world(&config);
+  world.SetRngs(Rngs(seed));
+  world.Start(0);
+  world.AdvanceTo(static_cast<int64_t>(hours * kHourS * 1e9));
+  return world;
+}
+
+TEST_CASE("M/M/1: mean time in system matches 1/(mu - lambda)", "[fab][queueing]") {
+  const double lambda = 0.8, mu = 1.0;  // per hour
+  const FabConfig config = SingleStation(1, Exp(kHourS / mu), Exp(kHourS / lambda));
+  const FabWorld world = Run(config, 11, 250000.0);
+  const Estimate estimate = BatchMeans(SojournHours(world));
+  const double analytic = 1.0 / (mu - lambda);  // 5 h
+  INFO("simulated " << estimate.mean << " +- " << estimate.half_width << " h, analytic "
+                    << analytic);
+  CHECK(std::abs(estimate.mean - analytic) < estimate.half_width);
+  CHECK(estimate.half_width < 0.1 * analytic);  // the interval is informative
+}
+
+TEST_CASE("M/M/c: mean time in system matches Erlang C", "[fab][queueing]") {
+  const int c = 3;
+  const double lambda = 2.4, mu = 1.0, a = lambda / mu, rho = a / c;
+  // Erlang C: probability of waiting.
+  double sum = 0, term = 1;
+  for (int k = 0; k < c; ++k) {
+    if (k > 0) term *= a / k;
+    sum += term;
+  }
+  const double last = term * a / c / (1 - rho);  // a^c / c! / (1 - rho)
+  const double erlang_c = last / (sum + last);
+  const double analytic = erlang_c / (c * mu - lambda) + 1.0 / mu;
+  const FabConfig config = SingleStation(c, Exp(kHourS / mu), Exp(kHourS / lambda));
+  const FabWorld world = Run(config, 5, 100000.0);
+  const Estimate estimate = BatchMeans(SojournHours(world));
+  INFO("simulated " << estimate.mean << " +- " << estimate.half_width << " h, analytic "
+                    << analytic);
+  CHECK(std::abs(estimate.mean - analytic) < estimate.half_width);
+  CHECK(estimate.half_width < 0.1 * analytic);
+}
+
+TEST_CASE("M/D/1: mean wait matches Pollaczek-Khinchine", "[fab][queueing]") {
+  const double lambda = 0.8, service_h = 1.0, rho = lambda * service_h;
+  const double analytic_wait = rho * service_h / (2 * (1 - rho));  // 2 h
+  const FabConfig config = SingleStation(1, Const(service_h * kHourS), Exp(kHourS / lambda));
+  const FabWorld world = Run(config, 3, 250000.0);
+  std::vector<double> waits = SojournHours(world);
+  for (double& w : waits) w -= service_h;  // deterministic service: the rest is waiting
+  const Estimate estimate = BatchMeans(waits);
+  INFO("simulated " << estimate.mean << " +- " << estimate.half_width << " h, analytic "
+                    << analytic_wait);
+  CHECK(std::abs(estimate.mean - analytic_wait) < estimate.half_width);
+  CHECK(estimate.half_width < 0.1 * analytic_wait);
+}
+
+TEST_CASE("A deterministic serial line gives the hand-computed cycle times exactly", "[fab]") {
+  // Two single-tool stations, 10 and 20 min; a lot every 15 min, 4 lots. By hand: station 2
+  // starts lot k at max(arrival, previous end): ends 30, 50, 70, 90 -> CT 30, 35, 40, 45 min.
+  FabConfig config;
+  for (const char* name : {"s1", "s2"}) {
+    Family family;
+    family.name = name;
+    config.families.push_back(family);
+  }
+  Product product;
+  product.name = "p";
+  product.nominal_wafers = 1;
+  for (int f = 0; f < 2; ++f) {
+    Step step;
+    step.family = f;
+    step.time = Const(60.0 * (10 + 10 * f));
+    product.route.push_back(step);
+  }
+  config.products.push_back(product);
+  ReleaseStream stream;
+  stream.wafers = 1;
+  stream.interval = Const(15 * 60.0);
+  stream.count = 4;
+  config.releases.push_back(stream);
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 10.0);
+  REQUIRE(world.completions().size() == 4);
+  for (int k = 0; k < 4; ++k) {
+    const Completion& c = world.completions()[static_cast<size_t>(k)];
+    CHECK(c.lot_id == k);
+    CHECK(c.release_ns == 15 * k * kMinNs);
+    CHECK(c.finish_ns - c.release_ns == (30 + 5 * k) * kMinNs);  // exact in integer ns
+  }
+  CHECK(world.wip() == 0);
+  // E10: station 2 was productive exactly 80 min over the 10 h.
+  const Tool& tool = world.tools()[1];
+  CHECK(tool.e10_ns[kProductive] == 80 * kMinNs);
+  CHECK(tool.e10_ns[kStandby] == 600 * kMinNs - 80 * kMinNs);
+}
+
+TEST_CASE("A batching tool forms the batches its min/max rule says", "[fab]") {
+  // Min 2, max 3 one-wafer lots, 10 min per batch; a lot every minute, 12 lots. Lot 0 waits
+  // for lot 1 (min 2), then full batches of 3 form while the tool is busy; lot 11 stays alone.
+  FabConfig config = SingleStation(1, Const(600.0), Const(60.0));
+  config.products[0].route[0].basis = TimeBasis::kPerBatch;
+  config.products[0].route[0].batch_min_wafers = 2;
+  config.products[0].route[0].batch_max_wafers = 3;
+  config.releases[0].count = 12;
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 5.0);
+  const int64_t expected_finish_min[] = {11, 11, 21, 21, 21, 31, 31, 31, 41, 41, 41};
+  REQUIRE(world.completions().size() == 11);
+  for (const Completion& c : world.completions())
+    CHECK(c.finish_ns == expected_finish_min[c.lot_id] * kMinNs);
+  CHECK(world.wip() == 1);  // lot 11: below the minimum batch, still waiting
+  CHECK(world.queue(0).size() == 1);
+}
+
+TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
+  // One tool, lots far apart: A A B B B A. Setup times: any -> A 20 min, A -> B 25 min,
+  // any -> B 20 min (B -> A falls back to any -> A = 20 min). Process 30 min.
+  FabConfig config;
+  Family family;
+  family.name = "implant";
+  config.families.push_back(family);
+  const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
+  config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
+  for (int32_t setup : {a, b}) {
+    Product product;
+    product.name = setup == a ? "A" : "B";
+    product.nominal_wafers = 1;
+    Step step;
+    step.time = Const(1800.0);
+    step.setup = setup;
+    product.route.push_back(step);
+    config.products.push_back(product);
+  }
+  const int order[] = {0, 0, 1, 1, 1, 0};
+  for (int k = 0; k < 6; ++k) {
+    ReleaseStream stream;
+    stream.product = order[k];
+    stream.wafers = 1;
+    stream.interval = Const(3600.0);
+    stream.count = 1;
+    stream.start_s = 3 * 3600.0 * k;
+    config.releases.push_back(stream);
+  }
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 24.0);
+  CHECK(world.counters().setups == 3);
+  const int64_t expected_ct_min[] = {50, 30, 55, 30, 30, 50};
+  REQUIRE(world.completions().size() == 6);
+  for (const Completion& c : world.completions())
+    CHECK(c.finish_ns - c.release_ns == expected_ct_min[c.lot_id] * kMinNs);
+  // Setup time is E10 scheduled downtime.
+  CHECK(world.tools()[0].e10_ns[kScheduledDown] == (20 + 25 + 20) * kMinNs);
+}
+
+// Lu & Kumar (1991): two stations, route 1 -> 2 -> 2 -> 1 (steps 1..4), loads
+// m1 + m4 = m2 + m3 = 0.7 < 1. Priority to steps 4 (station 1) and 2 (station 2) is unstable
+// when m2 + m4 > 1 (here 1.2); FIFO is stable.
+FabConfig LuKumar(bool bad_priority) {
+  FabConfig config;
+  for (const char* name : {"station1", "station2"}) {
+    Family family;
+    family.name = name;
+    family.rule = bad_priority ? DispatchRule::kStepPriority : DispatchRule::kFifo;
+    config.families.push_back(family);
+  }
+  Product product;
+  product.name = "p";
+  product.nominal_wafers = 1;
+  const double mean_h[] = {0.1, 0.6, 0.1, 0.6};
+  const int32_t station[] = {0, 1, 1, 0};
+  const int32_t rank[] = {0, 1, 0, 1};
+  for (int k = 0; k < 4; ++k) {
+    Step step;
+    step.family = station[k];
+    step.time = Exp(mean_h[k] * kHourS);
+    step.rank = rank[k];
+    product.route.push_back(step);
+  }
+  config.products.push_back(product);
+  ReleaseStream stream;
+  stream.wafers = 1;
+  stream.interval = Exp(kHourS);
+  config.releases.push_back(stream);
+  config.Finalise();
+  return config;
+}
+
+TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO", "[fab]") {
+  const double horizon_h = 20000.0;
+  for (bool bad : {true, false}) {
+    const FabConfig config = LuKumar(bad);
+    FabWorld world(&config);
+    world.SetRngs(Rngs(21));
+    world.Start(0);
+    std::vector<double> wip;
+    for (int quarter = 1; quarter <= 4; ++quarter) {
+      world.AdvanceTo(static_cast<int64_t>(quarter * horizon_h / 4 * kHourS * 1e9));
+      wip.push_back(static_cast<double>(world.wip()));
+    }
+    INFO((bad ? "priority" : "fifo")
+         << " WIP by quarter: " << wip[0] << " " << wip[1] << " " << wip[2] << " " << wip[3]);
+    if (bad) {
+      // Linear growth: WIP keeps rising every quarter and ends in the thousands.
+      CHECK(wip[1] > wip[0]);
+      CHECK(wip[2] > wip[1]);
+      CHECK(wip[3] > wip[2]);
+      CHECK(wip[3] > 1000);
+    } else {
+      const double mean_wip = world.wip_area_lot_s() / (horizon_h * kHourS);
+      CHECK(mean_wip < 20);
+      CHECK(wip[3] < 50);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ftwin::fab
