@@ -205,9 +205,16 @@ FTWIN_HD inline double PackStep(const CellParams& p, const BmsLimits& lim, doubl
     for (int k = 0; k < kCellSlots; ++k) trial[k] = x[k];
     CellStep(p, trial, i, s, ambient_K, h);
     const double v_end = CellVoltage(p, trial, i, s);
-    const bool ok = i == 0.0 || (trial[kCellSoc] >= lim.soc_min - 1e-12 &&
-                                 trial[kCellSoc] <= lim.soc_max + 1e-12 && v_end >= lim.v_min &&
-                                 v_end <= lim.v_max && trial[kCellTemp] <= lim.t_max_K);
+    // Heat the RC pairs can still release after the current stops (½ C v², C = τ/R): counted
+    // against the temperature limit so that resting cannot push the cell over it.
+    double releasable_J = 0.0;
+    for (int j = 0; j < p.num_rc; ++j)
+      releasable_J += 0.5 * p.rc_tau_s[j] / p.rc_r_ohm[j] * trial[kCellV1 + j] * trial[kCellV1 + j];
+    const bool ok =
+        i == 0.0 ||
+        (trial[kCellSoc] >= lim.soc_min - 1e-12 && trial[kCellSoc] <= lim.soc_max + 1e-12 &&
+         v_end >= lim.v_min && v_end <= lim.v_max &&
+         trial[kCellTemp] + releasable_J / p.heat_capacity_J_per_K <= lim.t_max_K);
     if (ok) {
       for (int k = 0; k < kCellSlots; ++k) x[k] = trial[k];
       *sign = s;
