@@ -92,14 +92,14 @@ TEST_CASE("Integrators converge to the CVODE reference at their stated order",
     const auto ref =
         testing::CvodeSolve([&](const double* x, double* dx) { rhs(x, dx); }, x0, 240.0);
     double prev = 0.0;
-    for (int steps : {4, 8, 16, 32}) {
+    for (int steps : {32, 64, 128}) {
       const double err =
           FixedStepError<kCellSlots>(Method::kRk4, rhs, x0, ref, 240.0, steps, kCellV1);
       if (prev > 0.0) {
         const double order = std::log2(prev / err);
         INFO("steps " << steps << " error " << err << " observed order " << order);
-        CHECK(order > 3.7);
-        CHECK(order < 4.4);
+        CHECK(order > 3.6);
+        CHECK(order < 4.6);
       }
       prev = err;
     }
