@@ -54,6 +54,8 @@ std::unique_ptr<Block> MakeWind(const std::string& name, ParamReader& params);
 std::unique_ptr<Block> MakeLoadProfile(const std::string& name, ParamReader& params);
 std::unique_ptr<Block> MakeElectrolyzer(const std::string& name, ParamReader& params);
 std::unique_ptr<Block> MakeMicroChp(const std::string& name, ParamReader& params);
+std::unique_ptr<Block> MakeGasTurbine(const std::string& name, ParamReader& params);
+std::unique_ptr<Block> MakeChiller(const std::string& name, ParamReader& params);
 std::unique_ptr<Block> MakeEms(const std::string& name, ParamReader& params);
 
 }  // namespace ftwin::energy

@@ -21,6 +21,11 @@ void RegisterEnergyBlocks(BlockRegistry& registry) {
                     energy::MakeElectrolyzer);
   registry.Register("micro_chp", "IEA Annex 42 micro combined heat and power unit",
                     energy::MakeMicroChp);
+  registry.Register("gas_turbine", "Rowen gas turbine with HRSG and steam stage (combined cycle)",
+                    energy::MakeGasTurbine);
+  registry.Register("chilled_water",
+                    "chilled-water loop: chiller with COP curve, pump, storage tank",
+                    energy::MakeChiller);
   registry.Register("energy_manager", "rule-based site energy management baseline",
                     energy::MakeEms);
 }

@@ -47,6 +47,7 @@ class SiteBus final : public Block {
     SwingParams swing;
     double nominal_Hz = 50.0, band_Hz = 0.2, restore_Hz = 49.9, restore_delay_s = 60.0;
     std::vector<Stage> stages;
+    double over_start_Hz = 50.2, over_droop_per_Hz = 0.4;  // renewable P(f) curtailment
     bool islanded = false;
   };
   SiteBus(std::string name, Config config) : Block(std::move(name)), c_(std::move(config)) {}
@@ -120,8 +121,13 @@ class SiteBus final : public Block {
     double* t = io.Field(totals_);
     double* x = io.Field(swing_);
     const double shed = *io.Out(out_shed_);
+    // Over-frequency response of the renewable inverters (grid-code P(f) droop) on last tick's
+    // frequency: a fraction of their output is curtailed.
+    const double f_prev = *io.Out(out_freq_);
+    const double over_cut =
+        std::clamp((f_prev - c_.over_start_Hz) * c_.over_droop_per_Hz, 0.0, 1.0);
     double total = 0.0, uncontrolled = 0.0, served = 0.0, consumption = 0.0, generation = 0.0,
-           renewable = 0.0, shed_W = 0.0;
+           renewable = 0.0, shed_W = 0.0, freq_curtailed = 0.0;
     for (size_t k = 0; k < in_.size(); ++k) {
       const double p = *io.In(in_[k]);
       total += p;
@@ -133,12 +139,14 @@ class SiteBus final : public Block {
         served += p - cut;
       } else {
         generation -= p;
-        served += p;
+        const double cut = c_.renewable[k] ? over_cut * -p : 0.0;
+        served += p + cut;
+        freq_curtailed += cut;
         if (c_.renewable[k]) renewable -= p;
       }
     }
     const bool connected = *io.Field(breaker_) > 0.5 && *io.Field(outage_) < 0.5;
-    double grid = 0.0, unmet = shed_W, curtailed = 0.0;
+    double grid = 0.0, unmet = shed_W, curtailed = freq_curtailed;
     const double price = Price(tick.time_s), co2 = c_.co2.At(tick.time_s);
     if (connected) {
       grid = served;
@@ -308,6 +316,10 @@ std::unique_ptr<Block> MakeSiteBus(const std::string& name, ParamReader& params)
   ParamReader prot = params.Child("protection");
   c.band_Hz = prot.Number("band_Hz", 0.2, NumberRange::Positive("Hz"));
   c.restore_Hz = prot.Number("restore_above_Hz", c.nominal_Hz - 0.1, NumberRange::Positive("Hz"));
+  c.over_start_Hz =
+      prot.Number("over_frequency_start_Hz", c.nominal_Hz + 0.2, NumberRange::Positive("Hz"));
+  c.over_droop_per_Hz =
+      prot.Number("over_frequency_curtail_per_Hz", 0.4, NumberRange::NonNegative("1/Hz"));
   c.restore_delay_s = prot.Number("restore_delay_s", 60.0, NumberRange::NonNegative("s"));
   for (ParamReader& stage : prot.ChildList("shed_stages")) {
     Stage s{};
