@@ -198,7 +198,8 @@ FTWIN_HD inline ArmJacobian ArmToolJacobian(const ArmModel& model, const ArmVect
 
 /// Settings of the damped-least-squares inverse kinematics.
 struct ArmIkOptions {
-  double damping = 1e-3;          ///< lambda in J^T (J J^T + lambda^2 I)^-1 (dimensionless)
+  double damping = 0.05;  ///< lambda [m] in J^T (J J^T + lambda^2 I)^-1 while far from the target
+  double max_task_step_m = 0.2;   ///< task error clamped to this per iteration
   double orientation_weight = 1;  ///< metres per radian of orientation error
   double posture_gain = 0.05;     ///< null-space pull towards the posture per iteration
   double tolerance_m = 1e-9;      ///< stop when position and weighted angle error are below
@@ -247,8 +248,11 @@ FTWIN_HD inline ArmIkResult ArmInverseKinematics(const ArmModel& model, const Ar
       Jw.block<3, kArmMaxDof>(3, 0).setZero();
       ew.tail<3>().setZero();
     }
-    // Damping fades as the error shrinks so the final iterations converge quadratically.
-    const double lambda = options.damping * fmin(1.0, ew.norm());
+    // Large errors are approached in bounded steps; the damping fades as the error shrinks so
+    // the final iterations converge quadratically.
+    const double error_norm = ew.norm();
+    if (error_norm > options.max_task_step_m) ew *= options.max_task_step_m / error_norm;
+    const double lambda = options.damping * fmin(1.0, error_norm / 0.1);
     Eigen::Matrix<double, 6, 6> A = Jw * Jw.transpose();
     for (int r = 0; r < 6; ++r) A(r, r) += lambda * lambda + (r >= rows ? 1.0 : 0.0);
     Eigen::Matrix<double, 6, 1> y;
