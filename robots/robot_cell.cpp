@@ -12,6 +12,11 @@ namespace ftwin {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Joint speed below which an axis counts as standing still (standstill monitoring).
+constexpr double kStandstillRadPerS = 0.01;
+// A controlled stop finishes its deceleration ramp within this share of the stop time; the
+// rest is left for the servo to settle.
+constexpr double kStopRampShare = 0.7;
 const Eigen::Vector3d kGravity(0.0, 0.0, -9.80665);
 
 // The per-world Bullet world of the cell: one multibody per arm. Its complete state is the
@@ -579,7 +584,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     double target = std::min({cell[kUserOverride], safety_cap, rf[kDerate]});
     if (faulted) target = 0.0;
     const double ramp =
-        safety == 2 ? 1.0 / (0.8 * config_.stop_time_s) : config_.override_ramp_per_s;
+        safety == 2 ? 1.0 / (kStopRampShare * config_.stop_time_s) : config_.override_ramp_per_s;
     rf[kOverride] = RampOverride(rf[kOverride], target, ramp, dt);
 
     // Starts program step st[kStep] (or waits for its zone).
@@ -682,7 +687,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     SampleJointMove(profile, q0, q1, rf[kPathTime], rf[kOverride], &q_ref, &qd_ref, &qdd_ref);
     const Eigen::Vector3d gravity = robot.base.R.transpose() * kGravity;
     bool still = true;
-    for (int i = 0; i < n; ++i) still = still && std::abs(qd(i)) < 1e-2;
+    for (int i = 0; i < n; ++i) still = still && std::abs(qd(i)) < kStandstillRadPerS;
     const bool brakes = faulted ||
                         (safety == 2 && config_.stop_category == StopCategory::kCategory0) ||
                         (safety == 2 && config_.stop_category == StopCategory::kCategory1 &&
@@ -690,11 +695,14 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     ArmVector tau = ArmVector::Zero();
     const double derate = rf[kDerate];
     if (brakes) {
+      // Friction brakes: the torque that would stop each axis within this step (from the
+      // diagonal of the mass matrix, halved for stability with the coupling), plus the static
+      // load, limited by the brake rating.
       const ArmVector hold =
           ArmInverseDynamics(robot.arm, q, ArmVector::Zero(), ArmVector::Zero(), gravity, false);
+      const ArmMatrix H = ArmMassMatrix(robot.arm, q);
       for (int i = 0; i < n; ++i)
-        tau(i) =
-            BrakeTorque(qd(i), hold(i), robot.arm.max_effort[i], robot.arm.max_effort[i] / 0.05);
+        tau(i) = BrakeTorque(qd(i), hold(i), robot.arm.max_effort[i], 0.5 * H(i, i) / dt);
     } else {
       const double w = config_.servo_bandwidth_rad_per_s;
       const ArmVector qdd_cmd = qdd_ref + w * w * (q_ref - q) + 2.0 * w * (qd_ref - qd);
