@@ -695,14 +695,13 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     ArmVector tau = ArmVector::Zero();
     const double derate = rf[kDerate];
     if (brakes) {
-      // Friction brakes: the torque that would stop each axis within this step (from the
-      // diagonal of the mass matrix, halved for stability with the coupling), plus the static
-      // load, limited by the brake rating.
-      const ArmVector hold =
-          ArmInverseDynamics(robot.arm, q, ArmVector::Zero(), ArmVector::Zero(), gravity, false);
-      const ArmMatrix H = ArmMassMatrix(robot.arm, q);
+      // Friction brakes: the torque that halves the joint velocities within this step
+      // (inverse dynamics with qdd = -qd / (2 dt), so coupling and the static load are
+      // included), limited per axis by the brake rating.
+      const ArmVector decelerate = -0.5 / dt * qd;
+      const ArmVector wanted = ArmInverseDynamics(robot.arm, q, qd, decelerate, gravity, true);
       for (int i = 0; i < n; ++i)
-        tau(i) = BrakeTorque(qd(i), hold(i), robot.arm.max_effort[i], 0.5 * H(i, i) / dt);
+        tau(i) = BrakeTorque(0.0, wanted(i), robot.arm.max_effort[i], 0.0);
     } else {
       const double w = config_.servo_bandwidth_rad_per_s;
       const ArmVector qdd_cmd = qdd_ref + w * w * (q_ref - q) + 2.0 * w * (qd_ref - qd);

@@ -265,3 +265,117 @@ TEST_CASE("Joint moves respect velocity and acceleration limits and end on targe
 }
 
 }  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[robots]") {
+  const std::string robot = Ur5e("r1", 0.0, kThreeSpots);
+  SECTION("a 2 s conveyor jam delays the arrival by 2 s") {
+    const auto model =
+        LoadScenarioText(
+            MiniCell("", robot) +
+                "faults:\n  - {block: cell, fault: conveyor_jam, at: 1s, duration: 2s}\n",
+            "mini.yaml", Registry())
+            .model;
+    Simulator simulator(model);
+    const auto* counts = simulator.state().World<int64_t>(Cell(*model).counts_field(), 0);
+    while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
+           simulator.tick() < 10000)
+      simulator.Step();
+    CHECK(std::abs(simulator.time_s() - (2.0 / 0.5 + 2.0)) <= 1e-3 + 1e-12);
+  }
+  SECTION("an encoder failure stops the robot; its remaining welds are missed") {
+    const auto model =
+        LoadScenarioText(
+            MiniCell("", robot) +
+                "faults:\n  - {block: cell, fault: encoder_failure, at: 6s, params: {robot: 0}}\n",
+            "mini.yaml", Registry())
+            .model;
+    Simulator simulator(model);
+    const double* qd = simulator.state().World<double>(Cell(*model).qd_field(), 0);
+    simulator.Step(7000);
+    double fastest = 0;
+    for (int k = 0; k < 3000; ++k) {
+      simulator.Step();
+      for (int i = 0; i < 6; ++i) fastest = std::max(fastest, std::abs(qd[i]));
+    }
+    CHECK(fastest < 0.01);  // braked to standstill within 1 s and held
+    CHECK(Kpi(simulator, "welds") + Kpi(simulator, "missed_welds") >= 3);
+    CHECK(Kpi(simulator, "missed_welds") >= 1);
+  }
+  SECTION("overheat derating slows the program") {
+    auto first_release = [&](const std::string& faults) {
+      const auto model =
+          LoadScenarioText(MiniCell("", robot) + faults, "mini.yaml", Registry()).model;
+      Simulator simulator(model);
+      while (Kpi(simulator, "bodies_completed") < 1 && simulator.tick() < 20000) simulator.Step(10);
+      return simulator.time_s();
+    };
+    const double normal = first_release("");
+    const double hot = first_release(
+        "faults:\n  - {block: cell, fault: overheat, at: 0s, params: {robot: 0, derate: 0.5}}\n");
+    INFO("first body released at " << normal << " s normally, " << hot << " s derated");
+    CHECK(hot > normal + 1.0);
+  }
+}
+
+TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[robots]") {
+  const auto model =
+      LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
+  SECTION("conveyor speed") {
+    Simulator simulator(model);
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/conveyor_speed", .values = {1.0}}) == "");
+    const auto* counts = simulator.state().World<int64_t>(Cell(*model).counts_field(), 0);
+    while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
+           simulator.tick() < 10000)
+      simulator.Step();
+    CHECK(std::abs(simulator.time_s() - 2.0) <= 1e-3 + 1e-12);
+  }
+  SECTION("an idle program leaves the welds undone") {
+    Simulator simulator(model);
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/select_program", .values = {0, 0}}) == "");
+    simulator.Step(12000);
+    CHECK(Kpi(simulator, "welds") == 0);
+    CHECK(Kpi(simulator, "missed_welds") == 3);
+    CHECK(Kpi(simulator, "bodies_completed") == 1);
+  }
+  SECTION("override 0 holds the robot") {
+    Simulator simulator(model);
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/speed_override", .values = {0.0}}) == "");
+    simulator.Step(12000);
+    CHECK(Kpi(simulator, "welds") == 0);
+    CHECK(Kpi(simulator, "bodies_completed") == 0);
+  }
+}
+
+TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots]") {
+  const auto model =
+      LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
+  Simulator simulator(model);
+  const FieldId power = model->schema().Find("cell.power_W");
+  double integral = 0, lowest = 1e300;
+  simulator.AddObserver([&](const Simulator& s) {
+    const double p = s.state().World<double>(power, 0)[0];
+    integral += p * 1e-3;
+    lowest = std::min(lowest, p);
+  });
+  simulator.Step(12000);
+  CHECK(Kpi(simulator, "energy_J") == Approx(integral).epsilon(1e-12));
+  CHECK(lowest >= 350.0);  // never below the controller's standby draw
+}
+
+TEST_CASE("The weld cell is bit-identical across thread counts", "[robots][determinism]") {
+  const auto path = std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
+  auto hash = [&](int threads) {
+    const auto model =
+        LoadScenario(path, Registry(),
+                     {.duration_ns = 5'000'000'000, .num_worlds = 3, .num_threads = threads})
+            .model;
+    Simulator simulator(model);
+    simulator.Step(5000);
+    return simulator.state().Hash();
+  };
+  CHECK(hash(1) == hash(3));
+}
+
+}  // namespace ftwin
