@@ -1,0 +1,915 @@
+#include "robots/robot_cell.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/scenario.h"
+#include "engine/units.h"
+#include "robots/bullet_arm.h"
+
+namespace ftwin {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// Joint speed below which an axis counts as standing still (standstill monitoring).
+constexpr double kStandstillRadPerS = 0.01;
+// A controlled stop finishes its deceleration ramp within this share of the stop time; the
+// rest is left for the servo to settle.
+constexpr double kStopRampShare = 0.7;
+const Eigen::Vector3d kGravity(0.0, 0.0, -9.80665);
+
+// The per-world Bullet world of the cell: one multibody per arm. Its complete state is the
+// joint positions and velocities (no contacts), which Save/Load write and restore exactly.
+class CellAux final : public WorldAux {
+ public:
+  explicit CellAux(const RobotCellBlock::Config& config) : world(kGravity) {
+    for (const auto& robot : config.robots) {
+      world.AddArm(robot.arm, robot.base);
+      dofs.push_back(robot.arm.dof);
+    }
+  }
+  void Save(ByteWriter& writer) const override {
+    for (int r = 0; r < world.num_arms(); ++r) {
+      ArmVector q, qd;
+      world.GetState(r, &q, &qd);
+      for (int i = 0; i < dofs[static_cast<size_t>(r)]; ++i) {
+        writer.Value(q(i));
+        writer.Value(qd(i));
+      }
+    }
+  }
+  void Load(ByteReader& reader) override {
+    for (int r = 0; r < world.num_arms(); ++r) {
+      ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
+      for (int i = 0; i < dofs[static_cast<size_t>(r)]; ++i) {
+        q(i) = reader.Value<double>();
+        qd(i) = reader.Value<double>();
+      }
+      world.SetState(r, q, qd);
+    }
+  }
+  BulletArmWorld world;
+  std::vector<int> dofs;
+};
+
+// Closest distance between segments p1-q1 and p2-q2 (Ericson, Real-Time Collision Detection 5.1.9).
+double SegmentDistance(const Eigen::Vector3d& p1, const Eigen::Vector3d& q1,
+                       const Eigen::Vector3d& p2, const Eigen::Vector3d& q2) {
+  const Eigen::Vector3d d1 = q1 - p1, d2 = q2 - p2, r = p1 - p2;
+  const double a = d1.squaredNorm(), e = d2.squaredNorm(), f = d2.dot(r);
+  double s = 0, t = 0;
+  if (a <= 1e-12 && e <= 1e-12) return r.norm();
+  if (a <= 1e-12) {
+    t = std::clamp(f / e, 0.0, 1.0);
+  } else {
+    const double c = d1.dot(r);
+    if (e <= 1e-12) {
+      s = std::clamp(-c / a, 0.0, 1.0);
+    } else {
+      const double b = d1.dot(d2), denom = a * e - b * b;
+      s = denom > 1e-12 ? std::clamp((b * f - c * e) / denom, 0.0, 1.0) : 0.0;
+      t = (b * s + f) / e;
+      if (t < 0)
+        t = 0, s = std::clamp(-c / a, 0.0, 1.0);
+      else if (t > 1)
+        t = 1, s = std::clamp((b - c) / a, 0.0, 1.0);
+    }
+  }
+  return ((p1 + d1 * s) - (p2 + d2 * t)).norm();
+}
+
+double PointBoxDistance(const Eigen::Vector3d& p, const Eigen::Vector3d& center,
+                        const Eigen::Vector3d& half) {
+  const Eigen::Vector3d d = ((p - center).cwiseAbs() - half).cwiseMax(0.0);
+  return d.norm();
+}
+
+// Tool orientation for a spot: tool z along the approach direction, tool x as close to "up"
+// as possible (a fixed rule, so every robot holds its gun the same way).
+Eigen::Matrix3d SpotOrientation(const Eigen::Vector3d& direction) {
+  const Eigen::Vector3d z = direction.normalized();
+  Eigen::Vector3d reference = Eigen::Vector3d::UnitZ();
+  if (std::abs(z.dot(reference)) > 0.9) reference = Eigen::Vector3d::UnitX();
+  const Eigen::Vector3d x = (reference - reference.dot(z) * z).normalized();
+  Eigen::Matrix3d R;
+  R.col(0) = x;
+  R.col(1) = z.cross(x);
+  R.col(2) = z;
+  return R;
+}
+
+Eigen::Vector3d Vec3(const std::vector<double>& v, const Eigen::Vector3d& fallback) {
+  return v.size() == 3 ? Eigen::Vector3d(v[0], v[1], v[2]) : fallback;
+}
+
+}  // namespace
+
+RobotCellBlock::RobotCellBlock(std::string name, Config config)
+    : Block(std::move(name)), config_(std::move(config)) {
+  for (const Robot& robot : config_.robots) {
+    dof_offset_.push_back(total_dof_);
+    total_dof_ += robot.arm.dof;
+  }
+}
+
+double RobotCellBlock::VisitorDistance(double t) const {
+  const Config& c = config_;
+  if (c.visitor_enter_s < 0 || t < c.visitor_enter_s) return kInf;
+  const double t_rel = t - c.visitor_enter_s;
+  const double walk = (c.visitor_start_distance_m - c.visitor_closest_m) / c.visitor_speed_m_per_s;
+  if (t_rel < walk) return c.visitor_start_distance_m - c.visitor_speed_m_per_s * t_rel;
+  if (t_rel < walk + c.visitor_dwell_s) return c.visitor_closest_m;
+  if (t_rel < 2 * walk + c.visitor_dwell_s)
+    return c.visitor_closest_m + c.visitor_speed_m_per_s * (t_rel - walk - c.visitor_dwell_s);
+  return kInf;
+}
+
+std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, ParamReader& params) {
+  Config c;
+  c.interlocks = params.Bool("interlocks", true);
+  c.conveyor_length_m = params.Number("conveyor_length_m", 8.0, NumberRange::Positive("m"));
+  c.conveyor_speed_m_per_s =
+      params.Number("conveyor_speed_m_per_s", 0.5, NumberRange::Between(0.0, 5.0, "m/s"));
+  c.exit_length_m = params.Number("exit_length_m", 6.0, NumberRange::Positive("m"));
+  c.clamp_time_s = NsToSeconds(params.DurationNs("clamp_time", 1'500'000'000));
+  c.unclamp_time_s = NsToSeconds(params.DurationNs("unclamp_time", 1'000'000'000));
+  c.body_size_m = Vec3(params.NumberList("body_size_m", NumberRange::Positive("m"), 3, 3, false),
+                       c.body_size_m);
+  c.body_floor_m = params.Number("body_floor_m", 0.4, NumberRange::NonNegative("m"));
+  c.weld_time_s = NsToSeconds(params.DurationNs("weld_time", 400'000'000, 1));
+  c.weld_tolerance_m = params.Number("weld_tolerance_m", 1e-3, NumberRange::Positive("m"));
+  c.approach_m = params.Number("approach_m", 0.12, NumberRange::NonNegative("m"));
+  c.servo_bandwidth_rad_per_s =
+      params.Number("servo_bandwidth_rad_per_s", 40.0, NumberRange::Positive("rad/s"));
+  c.override_ramp_per_s = params.Number("override_ramp_per_s", 2.0, NumberRange::Positive("1/s"));
+  c.drive_efficiency = params.Number("drive_efficiency", 0.9, NumberRange::Between(0.05, 1.0, "1"));
+  c.regeneration = params.Number("regeneration", 0.0, NumberRange::Fraction());
+  c.standby_W = params.Number("standby_W", 350.0, NumberRange::NonNegative("W"));
+  c.copper_loss_W_per_Nm2 =
+      params.Number("copper_loss_W_per_Nm2", 2e-6, NumberRange::NonNegative("W/(N m)^2"));
+  c.conveyor_power_W = params.Number("conveyor_power_W", 1500.0, NumberRange::NonNegative("W"));
+  c.collision_stop = params.Bool("collision_stop", false);
+  c.collision_check_ticks =
+      static_cast<int>(params.Integer("collision_check_ticks", 10, 1, 100000));
+  ParamReader safety = params.Child("safety");
+  c.slow_distance_m = safety.Number("slow_distance_m", 3.0, NumberRange::Positive("m"));
+  c.stop_distance_m = safety.Number("stop_distance_m", 1.5, NumberRange::Positive("m"));
+  c.reduced_speed = safety.Number("reduced_speed", 0.25, NumberRange::Fraction());
+  c.stop_time_s = NsToSeconds(safety.DurationNs("stop_time", 600'000'000, 1));
+  c.stop_category = static_cast<StopCategory>(safety.Integer("stop_category", 1, 0, 2));
+  if (c.stop_distance_m > c.slow_distance_m)
+    safety.Error("stop_distance_m", std::to_string(c.stop_distance_m),
+                 "expected stop_distance_m <= slow_distance_m");
+  safety.Finish();
+  if (params.Has("visitor")) {
+    ParamReader visitor = params.Child("visitor");
+    c.visitor_enter_s = NsToSeconds(visitor.RequiredDurationNs("enter_at"));
+    c.visitor_speed_m_per_s = visitor.Number("speed_m_per_s", 1.6, NumberRange::Positive("m/s"));
+    c.visitor_start_distance_m =
+        visitor.Number("start_distance_m", 8.0, NumberRange::Positive("m"));
+    c.visitor_closest_m = visitor.Number("closest_distance_m", 0.8, NumberRange::NonNegative("m"));
+    c.visitor_dwell_s = NsToSeconds(visitor.DurationNs("dwell", 5'000'000'000));
+    if (c.visitor_closest_m >= c.visitor_start_distance_m)
+      visitor.Error("closest_distance_m", std::to_string(c.visitor_closest_m),
+                    "expected less than start_distance_m");
+    visitor.Finish();
+  }
+  const YAML::Node zones = params.Raw("zones");
+  if (zones.IsDefined() && !zones.IsNull()) {
+    if (!zones.IsSequence())
+      params.Error("zones", NodeText(zones), "expected a list of zone names");
+    else
+      for (const auto& zone : zones) c.zones.push_back(zone.Scalar());
+  }
+  std::vector<ParamReader> robots = params.ChildList("robots", true);
+  for (ParamReader& entry : robots) {
+    Robot robot;
+    robot.name = entry.RequiredString("name");
+    const std::filesystem::path urdf = entry.ExistingFile("urdf");
+    UrdfImportOptions options;
+    options.allow_missing_meshes = entry.Bool("allow_missing_meshes", true);
+    options.tool_link = entry.String("tool_link", "");
+    std::optional<RobotModel> model;
+    if (!urdf.empty()) {
+      try {
+        model = RobotModel::FromUrdfFile(urdf, options);
+      } catch (const InputError& error) {
+        params.diagnostics()->Append(error.diagnostics());
+      }
+    }
+    const int dof = model ? model->arm().dof : 6;
+    const std::vector<double> base = entry.NumberList("base_xyz_m", NumberRange::Any("m"), 3, 3);
+    const double yaw = entry.Number("base_yaw_rad", 0.0, NumberRange::Between(-7, 7, "rad"));
+    robot.base.R = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+    robot.base.p = Vec3(base, Eigen::Vector3d::Zero());
+    const std::vector<double> home = entry.NumberList(
+        "home_rad", NumberRange::Any("rad"), static_cast<size_t>(dof), static_cast<size_t>(dof));
+    const std::vector<double> effort =
+        entry.NumberList("max_effort_Nm", NumberRange::Positive("N m"), static_cast<size_t>(dof),
+                         static_cast<size_t>(dof), false);
+    const std::vector<double> accel =
+        entry.NumberList("max_accel_rad_per_s2", NumberRange::Positive("rad/s^2"),
+                         static_cast<size_t>(dof), static_cast<size_t>(dof), false);
+    const std::vector<double> viscous =
+        entry.NumberList("viscous_Nms_per_rad", NumberRange::NonNegative("N m s/rad"),
+                         static_cast<size_t>(dof), static_cast<size_t>(dof), false);
+    const std::vector<double> coulomb =
+        entry.NumberList("coulomb_Nm", NumberRange::NonNegative("N m"), static_cast<size_t>(dof),
+                         static_cast<size_t>(dof), false);
+    robot.link_radius_m = entry.Number("link_radius_m", 0.2, NumberRange::Positive("m"));
+    ParamReader tool = entry.Child("tool");
+    const double tool_mass = tool.Number("mass_kg", 0.0, NumberRange::NonNegative("kg"));
+    const Eigen::Vector3d tool_com =
+        Vec3(tool.NumberList("com_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
+    const Eigen::Vector3d tcp_xyz = Vec3(
+        tool.NumberList("tcp_xyz_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
+    const Eigen::Vector3d tcp_rpy =
+        Vec3(tool.NumberList("tcp_rpy_rad", NumberRange::Any("rad"), 3, 3, false),
+             Eigen::Vector3d::Zero());
+    const double tool_inertia =
+        tool.Number("inertia_kg_m2", 0.0, NumberRange::NonNegative("kg m^2"));
+    tool.Finish();
+    std::vector<ParamReader> spots = entry.ChildList("spots");
+    for (ParamReader& spot_reader : spots) {
+      Spot spot;
+      spot.position = Vec3(spot_reader.NumberList("position_m", NumberRange::Any("m"), 3, 3),
+                           Eigen::Vector3d::Zero());
+      spot.direction = Vec3(spot_reader.NumberList("direction", NumberRange::Any("1"), 3, 3),
+                            -Eigen::Vector3d::UnitY());
+      if (!(spot.direction.norm() > 0))
+        spot_reader.Error("direction", "0 0 0", "expected a non-zero approach direction");
+      const std::string zone = spot_reader.String("zone", "");
+      if (!zone.empty()) {
+        const auto it = std::find(c.zones.begin(), c.zones.end(), zone);
+        if (it == c.zones.end())
+          spot_reader.Error("zone", zone, "expected one of the cell's zones");
+        else
+          spot.zone = static_cast<int>(it - c.zones.begin());
+      }
+      spot_reader.Finish();
+      robot.spots.push_back(spot);
+    }
+    entry.Finish();
+    if (!model || home.size() != static_cast<size_t>(dof) || !params.diagnostics()->ok()) continue;
+    robot.arm = model->arm();
+    ArmPose tcp;
+    tcp.R = (Eigen::AngleAxisd(tcp_rpy.z(), Eigen::Vector3d::UnitZ()) *
+             Eigen::AngleAxisd(tcp_rpy.y(), Eigen::Vector3d::UnitY()) *
+             Eigen::AngleAxisd(tcp_rpy.x(), Eigen::Vector3d::UnitX()))
+                .toRotationMatrix();
+    tcp.p = tcp_xyz;
+    const ArmPose flange = robot.arm.tool;
+    robot.arm.tool = flange * tcp;
+    AddArmPayload(&robot.arm, robot.arm.tool_body, tool_mass, flange.Apply(tool_com),
+                  tool_inertia * Eigen::Matrix3d::Identity());
+    for (int i = 0; i < dof; ++i) {
+      robot.home(i) = home[static_cast<size_t>(i)];
+      if (!effort.empty()) robot.arm.max_effort[i] = effort[static_cast<size_t>(i)];
+      if (!std::isfinite(robot.arm.max_effort[i]))
+        entry.Error("max_effort_Nm", "", "expected joint torque limits (the URDF has none)");
+      if (!std::isfinite(robot.arm.max_velocity[i]))
+        entry.Error("urdf", urdf.string(), "expected velocity limits on every joint");
+      robot.max_accel[i] =
+          accel.empty() ? 2.0 * robot.arm.max_velocity[i] : accel[static_cast<size_t>(i)];
+      robot.arm.viscous[i] = viscous.empty() ? 0.0 : viscous[static_cast<size_t>(i)];
+      robot.arm.coulomb[i] = coulomb.empty() ? 0.0 : coulomb[static_cast<size_t>(i)];
+      if (home[static_cast<size_t>(i)] < robot.arm.lower[i] ||
+          home[static_cast<size_t>(i)] > robot.arm.upper[i])
+        entry.Error("home_rad", std::to_string(home[static_cast<size_t>(i)]),
+                    "expected joint " + std::to_string(i + 1) + " within its URDF limits");
+    }
+    // Weld program: IK for every approach and spot pose, seeded along the path.
+    robot.waypoints.push_back(robot.home);
+    const ArmPose to_base = robot.base.Inverse();
+    ArmVector seed = robot.home;
+    ArmIkOptions ik;
+    ik.max_iterations = 1000;
+    for (size_t k = 0; k < robot.spots.size(); ++k) {
+      const Spot& spot = robot.spots[k];
+      ArmPose target;
+      target.R = SpotOrientation(spot.direction);
+      target.p = spot.position;
+      ArmPose approach = target;
+      approach.p -= c.approach_m * target.R.col(2);
+      const ArmPose spot_base = to_base * target, approach_base = to_base * approach;
+      ArmVector q_approach = seed;
+      const ArmIkResult first =
+          ArmInverseKinematics(robot.arm, approach_base, robot.home, &q_approach, ik);
+      ArmVector q_spot = q_approach;
+      const ArmIkResult second =
+          ArmInverseKinematics(robot.arm, spot_base, robot.home, &q_spot, ik);
+      if (!first.converged || !second.converged) {
+        const ArmIkResult& bad = first.converged ? second : first;
+        spots[k].Error("position_m",
+                       std::to_string(spot.position.x()) + " " + std::to_string(spot.position.y()) +
+                           " " + std::to_string(spot.position.z()),
+                       "expected a pose the robot can reach (IK residual " +
+                           std::to_string(bad.position_error_m) + " m, " +
+                           std::to_string(bad.orientation_error_rad) + " rad)");
+        continue;
+      }
+      robot.waypoints.push_back(q_approach);
+      robot.waypoints.push_back(q_spot);
+      robot.spot_tcp.push_back(spot_base);
+      const int a = static_cast<int>(robot.waypoints.size()) - 2;
+      for (int step = 0; step < 3; ++step) {
+        robot.program.push_back(step == 1 ? a + 1 : a);
+        robot.program_weld.push_back(step == 1 ? 1 : 0);
+        robot.program_zone.push_back(spot.zone);
+        robot.program_spot.push_back(static_cast<int>(k));
+      }
+      seed = q_approach;
+    }
+    robot.program.push_back(0);
+    robot.program_weld.push_back(0);
+    robot.program_zone.push_back(-1);
+    robot.program_spot.push_back(-1);
+    c.robots.push_back(std::move(robot));
+  }
+  if (robots.empty()) params.Error("robots", "", "expected at least one robot");
+  if (robots.size() > 8)
+    params.Error("robots", std::to_string(robots.size()), "expected at most 8 robots");
+  if (!params.diagnostics()->ok()) return nullptr;
+  return std::make_unique<RobotCellBlock>(name, std::move(c));
+}
+
+void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaration) {
+  const int R = static_cast<int>(config_.robots.size());
+  const int zones = std::max<int>(1, static_cast<int>(config_.zones.size()));
+  out_power_ = declaration.AddOutput(
+      {.name = "power_W",
+       .unit = "W",
+       .doc = "electrical power drawn by the cell (drives, controllers, conveyor) from the site "
+              "bus; positive = consumed"});
+  q_ = declaration.AddState({.name = "q",
+                             .shape = {total_dof_},
+                             .unit = "rad",
+                             .kind = FieldKind::kContinuous,
+                             .doc = "joint positions, all robots"});
+  qd_ = declaration.AddState({.name = "qd",
+                              .shape = {total_dof_},
+                              .unit = "rad/s",
+                              .kind = FieldKind::kContinuous,
+                              .doc = "joint velocities"});
+  tau_ = declaration.AddState({.name = "tau",
+                               .shape = {total_dof_},
+                               .unit = "N m",
+                               .kind = FieldKind::kOutput,
+                               .doc = "drive torques"});
+  from_ = declaration.AddState({.name = "move_from",
+                                .shape = {total_dof_},
+                                .unit = "rad",
+                                .kind = FieldKind::kDiscrete,
+                                .doc = "start of the current move"});
+  to_ = declaration.AddState({.name = "move_to",
+                              .shape = {total_dof_},
+                              .unit = "rad",
+                              .kind = FieldKind::kDiscrete,
+                              .doc = "end of the current move"});
+  robot_ = declaration.AddState({.name = "robot",
+                                 .shape = {R, kRobotSlots},
+                                 .unit = "1",
+                                 .kind = FieldKind::kDiscrete,
+                                 .doc = "per robot: path time, profile, override, dwell, derate, "
+                                        "tip wear, busy time, energy, weld error"});
+  robot_state_ = declaration.AddState({.name = "robot_state",
+                                       .dtype = DType::kInt64,
+                                       .shape = {R, kStateSlots},
+                                       .unit = "1",
+                                       .kind = FieldKind::kDiscrete,
+                                       .doc = "per robot: step, phase, zone held, segment zone, "
+                                              "faulted, program, weld ok"});
+  cell_ = declaration.AddState({.name = "cell",
+                                .shape = {kCellSlots},
+                                .unit = "1",
+                                .kind = FieldKind::kDiscrete,
+                                .doc = "body position, conveyor speed, timers, energy, totals"});
+  counts_ = declaration.AddState({.name = "counts",
+                                  .dtype = DType::kInt64,
+                                  .shape = {kCellCounts},
+                                  .unit = "1",
+                                  .kind = FieldKind::kDiscrete,
+                                  .doc = "station phase, bodies, welds, collisions, safety state"});
+  zone_owner_ = declaration.AddState({.name = "zone_owner",
+                                      .dtype = DType::kInt64,
+                                      .shape = {zones},
+                                      .unit = "1",
+                                      .kind = FieldKind::kDiscrete,
+                                      .doc = "robot holding each shared zone (-1: free)"});
+  visitor_ = declaration.AddState({.name = "visitor_distance_m",
+                                   .unit = "m",
+                                   .kind = FieldKind::kOutput,
+                                   .doc = "distance of the scripted visitor (inf: none)",
+                                   .checked = false});
+  declaration.UseAux();
+  declaration.AddCommand(
+      {.verb = "speed_override",
+       .args = {{.name = "value", .unit = "1", .lower = 0, .upper = 1, .default_value = 1}},
+       .doc = "speed override of every robot"});
+  declaration.AddCommand({.verb = "select_program",
+                          .args = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0},
+                                   {.name = "program",
+                                    .unit = "1",
+                                    .lower = 0,
+                                    .upper = 1,
+                                    .default_value = 1,
+                                    .doc = "0 idle at home, 1 weld program"}},
+                          .doc = "program of one robot, from the next body on"});
+  declaration.AddCommand({.verb = "conveyor_speed",
+                          .args = {{.name = "speed_m_per_s",
+                                    .unit = "m/s",
+                                    .lower = 0,
+                                    .upper = 5,
+                                    .default_value = config_.conveyor_speed_m_per_s}},
+                          .doc = "conveyor belt speed"});
+  declaration.AddCommand({.verb = "release", .doc = "unclamp and release the body now"});
+  declaration.AddFault({.name = "encoder_failure",
+                        .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}},
+                        .doc = "a joint encoder of the robot fails: category 0 stop, robot out"});
+  declaration.AddFault({.name = "overheat",
+                        .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0},
+                                   {.name = "derate",
+                                    .unit = "1",
+                                    .lower = 0.05,
+                                    .upper = 1,
+                                    .default_value = 0.5,
+                                    .doc = "fraction of speed and torque left"}},
+                        .doc = "motor overheat: speed and torque derated"});
+  declaration.AddFault({.name = "tip_wear",
+                        .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0},
+                                   {.name = "wear_per_weld_m",
+                                    .unit = "m",
+                                    .lower = 0,
+                                    .upper = 0.01,
+                                    .default_value = 5e-5}},
+                        .doc = "weld-gun electrode tips wear: the tip shortens with every weld"});
+  declaration.AddFault({.name = "conveyor_jam", .doc = "the conveyor stops"});
+  declaration.AddKpi({.name = "bodies_completed",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "car bodies released"});
+  declaration.AddKpi({.name = "cycle_time_s", .unit = "s", .doc = "mean time between releases"});
+  declaration.AddKpi({.name = "jobs_per_hour", .unit = "1/h", .doc = "bodies per hour"});
+  declaration.AddKpi(
+      {.name = "welds", .unit = "1", .across_worlds = KpiAggregation::kSum, .doc = "welds made"});
+  declaration.AddKpi({.name = "weld_quality_rate",
+                      .unit = "1",
+                      .doc = "share of welds within tolerance for the whole weld time"});
+  declaration.AddKpi({.name = "missed_welds",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "programmed welds not made (faulted or idle robots, early release)"});
+  declaration.AddKpi(
+      {.name = "utilization", .unit = "1", .doc = "mean share of time the robots move or weld"});
+  declaration.AddKpi({.name = "energy_J", .unit = "J", .doc = "electrical energy drawn"});
+  declaration.AddKpi({.name = "energy_per_body_J", .unit = "J", .doc = "energy per body released"});
+  declaration.AddKpi({.name = "collisions",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "collision events (arm-arm, arm-body)"});
+  declaration.AddKpi({.name = "safety_stop_s", .unit = "s", .doc = "time under a safety stop"});
+  declaration.AddKpi({.name = "interlock_wait_s",
+                      .unit = "s",
+                      .doc = "robot time spent waiting for a shared zone"});
+}
+
+std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
+  return std::make_unique<CellAux>(config_);
+}
+
+void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
+  auto* aux = static_cast<CellAux*>(io.Aux());
+  double* q = io.Field(q_);
+  double* from = io.Field(from_);
+  double* to = io.Field(to_);
+  for (size_t r = 0; r < config_.robots.size(); ++r) {
+    const Robot& robot = config_.robots[r];
+    aux->world.SetState(static_cast<int>(r), robot.home, ArmVector::Zero());
+    for (int i = 0; i < robot.arm.dof; ++i)
+      q[dof_offset_[r] + i] = from[dof_offset_[r] + i] = to[dof_offset_[r] + i] = robot.home(i);
+    double* rf = io.Field(robot_) + r * kRobotSlots;
+    int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+    rf[kOverride] = 1.0;
+    rf[kDerate] = 1.0;
+    st[kPhase] = kDone;
+    st[kZoneHeld] = -1;
+    st[kSegmentZone] = -1;
+    st[kProgram] = 1;
+  }
+  double* cell = io.Field(cell_);
+  cell[kBodyX] = -config_.conveyor_length_m;
+  cell[kConveyorSpeed] = config_.conveyor_speed_m_per_s;
+  cell[kUserOverride] = 1.0;
+  int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
+  for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
+    zone_owner[z] = -1;
+  io.Field(visitor_)[0] = VisitorDistance(0.0);
+}
+
+void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
+  auto* aux = static_cast<CellAux*>(io.Aux());
+  const double dt = tick.period_s, t = tick.time_s;
+  const int R = static_cast<int>(config_.robots.size());
+  double* cell = io.Field(cell_);
+  int64_t* counts = io.Field<int64_t>(counts_);
+  int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
+  double* q_all = io.Field(q_);
+  double* qd_all = io.Field(qd_);
+  double* tau_all = io.Field(tau_);
+  double* from_all = io.Field(from_);
+  double* to_all = io.Field(to_);
+  cell[kElapsedS] += dt;
+
+  // Safety: speed-and-separation monitoring from the scanner's distance to the visitor.
+  const double distance = VisitorDistance(t);
+  io.Field(visitor_)[0] = distance;
+  const int safety =
+      distance < config_.stop_distance_m ? 2 : (distance < config_.slow_distance_m ? 1 : 0);
+  counts[kSafety] = safety;
+  if (safety == 2) cell[kSafetyStopS] += dt;
+  const double safety_cap = safety == 2 ? 0.0 : (safety == 1 ? config_.reduced_speed : 1.0);
+
+  // Conveyor and station.
+  const double belt = counts[kJam] != 0 ? 0.0 : cell[kConveyorSpeed];
+  double power_W = config_.standby_W * R;
+  const int64_t phase = counts[kStationPhase];
+  if (phase == kArriving || phase == kLeaving) {
+    cell[kBodyX] += belt * dt;
+    if (belt > 0) power_W += config_.conveyor_power_W;
+    if (phase == kArriving && cell[kBodyX] >= 0.0) {
+      cell[kBodyX] = 0.0;
+      counts[kStationPhase] = kClamping;
+      cell[kStationTimer] = 0.0;
+    } else if (phase == kLeaving && cell[kBodyX] >= config_.exit_length_m) {
+      cell[kBodyX] = -config_.conveyor_length_m;
+      counts[kStationPhase] = kArriving;
+    }
+  } else if (phase == kClamping) {
+    cell[kStationTimer] += dt;
+    if (cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
+      counts[kStationPhase] = kProcessing;
+      for (int r = 0; r < R; ++r) {
+        int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+        st[kStep] = 0;
+        st[kPhase] = (st[kFaulted] == 0 && st[kProgram] == 1) ? kIdle : kDone;
+      }
+    }
+  } else if (phase == kUnclamping) {
+    cell[kStationTimer] += dt;
+    if (cell[kStationTimer] >= config_.unclamp_time_s - 1e-12) {
+      counts[kStationPhase] = kLeaving;
+      ++counts[kBodies];
+      const double now = t + dt;
+      if (counts[kBodies] > 1) {
+        cell[kCycleSumS] += now - cell[kLastReleaseS];
+        ++counts[kCycles];
+      }
+      cell[kLastReleaseS] = now;
+    }
+  }
+
+  // Robots: program state machine, reference, servo torque.
+  bool all_done = true;
+  for (int r = 0; r < R; ++r) {
+    const Robot& robot = config_.robots[static_cast<size_t>(r)];
+    const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
+    double* rf = io.Field(robot_) + r * kRobotSlots;
+    int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+    double* from = from_all + off;
+    double* to = to_all + off;
+    ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
+    aux->world.GetState(r, &q, &qd);
+    const bool faulted = st[kFaulted] != 0;
+    double target = std::min({cell[kUserOverride], safety_cap, rf[kDerate]});
+    if (faulted) target = 0.0;
+    const double ramp =
+        safety == 2 ? 1.0 / (kStopRampShare * config_.stop_time_s) : config_.override_ramp_per_s;
+    rf[kOverride] = RampOverride(rf[kOverride], target, ramp, dt);
+
+    // Starts program step st[kStep] (or waits for its zone).
+    auto start_step = [&]() {
+      const size_t k = static_cast<size_t>(st[kStep]);
+      const int zone = robot.program_zone[k];
+      if (config_.interlocks && zone >= 0 && zone_owner[zone] != r) {
+        if (zone_owner[zone] != -1) {
+          st[kPhase] = kWaitZone;
+          return;
+        }
+        zone_owner[zone] = r;
+      }
+      if (st[kZoneHeld] >= 0 && st[kZoneHeld] != zone && zone_owner[st[kZoneHeld]] == r)
+        zone_owner[st[kZoneHeld]] = -1;
+      st[kZoneHeld] = config_.interlocks ? zone : -1;
+      st[kSegmentZone] = zone;
+      const ArmVector& goal = robot.waypoints[static_cast<size_t>(robot.program[k])];
+      ArmVector start = ArmVector::Zero();
+      for (int i = 0; i < n; ++i) {
+        start(i) = to[i];
+        from[i] = to[i];
+        to[i] = goal(i);
+      }
+      const PathProfile profile =
+          PlanJointMove(start, goal, robot.arm.max_velocity, robot.max_accel, n);
+      rf[kPathTime] = 0.0;
+      rf[kMoveDuration] = profile.duration_s;
+      rf[kMoveAccelTime] = profile.accel_time_s;
+      rf[kMovePeak] = profile.peak_rate;
+      rf[kMoveAccel] = profile.accel;
+      st[kPhase] = kMoving;
+    };
+    auto next_step = [&]() {
+      ++st[kStep];
+      if (st[kStep] >= static_cast<int64_t>(robot.program.size())) {
+        st[kPhase] = kDone;
+        st[kSegmentZone] = -1;
+        if (st[kZoneHeld] >= 0 && zone_owner[st[kZoneHeld]] == r) zone_owner[st[kZoneHeld]] = -1;
+        st[kZoneHeld] = -1;
+      } else {
+        start_step();
+      }
+    };
+    if (!faulted) {
+      switch (st[kPhase]) {
+        case kIdle:
+          start_step();
+          break;
+        case kWaitZone:
+          cell[kInterlockWaitS] += dt;
+          start_step();
+          break;
+        case kMoving:
+          rf[kPathTime] += rf[kOverride] * dt;
+          if (rf[kPathTime] >= rf[kMoveDuration]) {
+            if (robot.program_weld[static_cast<size_t>(st[kStep])] != 0) {
+              st[kPhase] = kWelding;
+              rf[kDwell] = 0.0;
+              rf[kWeldErrorM] = 0.0;
+              st[kWeldOk] = 1;
+            } else {
+              // The arm has left the zone only once it is back at a waypoint outside it.
+              if (st[kZoneHeld] >= 0 &&
+                  (st[kStep] + 1 >= static_cast<int64_t>(robot.program.size()) ||
+                   robot.program_zone[static_cast<size_t>(st[kStep] + 1)] != st[kZoneHeld])) {
+                if (zone_owner[st[kZoneHeld]] == r) zone_owner[st[kZoneHeld]] = -1;
+                st[kZoneHeld] = -1;
+                st[kSegmentZone] = -1;
+              }
+              next_step();
+            }
+          }
+          break;
+        case kWelding:
+          if (rf[kOverride] > 0.0) rf[kDwell] += dt;
+          if (rf[kDwell] >= config_.weld_time_s - 1e-12) {
+            ++counts[kWelds];
+            counts[kGoodWelds] += st[kWeldOk];
+            rf[kWearM] += rf[kWearRateM];
+            next_step();
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    if (st[kPhase] == kMoving || st[kPhase] == kWelding) rf[kBusyS] += dt;
+    if (!(faulted || st[kPhase] == kDone)) all_done = false;
+
+    // Reference and computed-torque servo (or brakes).
+    PathProfile profile;
+    profile.duration_s = rf[kMoveDuration];
+    profile.accel_time_s = rf[kMoveAccelTime];
+    profile.peak_rate = rf[kMovePeak];
+    profile.accel = rf[kMoveAccel];
+    ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
+    for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
+    ArmVector q_ref, qd_ref, qdd_ref;
+    SampleJointMove(profile, q0, q1, rf[kPathTime], rf[kOverride], &q_ref, &qd_ref, &qdd_ref);
+    const Eigen::Vector3d gravity = robot.base.R.transpose() * kGravity;
+    bool still = true;
+    for (int i = 0; i < n; ++i) still = still && std::abs(qd(i)) < kStandstillRadPerS;
+    const bool brakes = faulted ||
+                        (safety == 2 && config_.stop_category == StopCategory::kCategory0) ||
+                        (safety == 2 && config_.stop_category == StopCategory::kCategory1 &&
+                         rf[kOverride] == 0.0 && still);
+    ArmVector tau = ArmVector::Zero();
+    const double derate = rf[kDerate];
+    if (brakes) {
+      // Friction brakes: the torque that halves the joint velocities within this step
+      // (inverse dynamics with qdd = -qd / (2 dt), so coupling and the static load are
+      // included), limited per axis by the brake rating.
+      const ArmVector decelerate = -0.5 / dt * qd;
+      const ArmVector wanted = ArmInverseDynamics(robot.arm, q, qd, decelerate, gravity, true);
+      for (int i = 0; i < n; ++i)
+        tau(i) = BrakeTorque(0.0, wanted(i), robot.arm.max_effort[i], 0.0);
+    } else {
+      const double w = config_.servo_bandwidth_rad_per_s;
+      const ArmVector qdd_cmd = qdd_ref + w * w * (q_ref - q) + 2.0 * w * (qd_ref - qd);
+      tau = ArmInverseDynamics(robot.arm, q, qd, qdd_cmd, gravity, true);
+      for (int i = 0; i < n; ++i) {
+        const double limit = robot.arm.max_effort[i] * derate;
+        tau(i) = std::clamp(tau(i), -limit, limit);
+      }
+    }
+    ArmVector applied = tau;
+    for (int i = 0; i < n; ++i) applied(i) -= ArmFriction(robot.arm, i, qd(i));
+    aux->world.SetJointTorques(r, applied);
+    for (int i = 0; i < n; ++i) tau_all[off + i] = brakes ? 0.0 : tau(i);
+  }
+  aux->world.Step(dt);
+
+  // Export the new joint state; drive power; weld checks.
+  for (int r = 0; r < R; ++r) {
+    const Robot& robot = config_.robots[static_cast<size_t>(r)];
+    const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
+    double* rf = io.Field(robot_) + r * kRobotSlots;
+    int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+    ArmVector q, qd;
+    aux->world.GetState(r, &q, &qd);
+    double mechanical = 0.0, copper = 0.0;
+    for (int i = 0; i < n; ++i) {
+      q_all[off + i] = q(i);
+      qd_all[off + i] = qd(i);
+      mechanical += tau_all[off + i] * qd(i);
+      copper += config_.copper_loss_W_per_Nm2 * tau_all[off + i] * tau_all[off + i];
+    }
+    const double electrical =
+        (mechanical >= 0 ? mechanical / config_.drive_efficiency
+                         : mechanical * config_.drive_efficiency * config_.regeneration) +
+        copper;
+    power_W += electrical;
+    rf[kEnergyJ] += electrical * dt;
+    if (st[kPhase] == kWelding) {
+      // The worn tip is shorter: the contact point lies `wear` behind the nominal TCP.
+      const ArmPose tcp = ArmToolPose(robot.arm, q);
+      const Eigen::Vector3d tip = tcp.p - rf[kWearM] * tcp.R.col(2);
+      const size_t spot = static_cast<size_t>(robot.program_spot[static_cast<size_t>(st[kStep])]);
+      const double error = (tip - robot.spot_tcp[spot].p).norm();
+      rf[kWeldErrorM] = std::max(rf[kWeldErrorM], error);
+      if (error > config_.weld_tolerance_m) st[kWeldOk] = 0;
+    }
+  }
+  cell[kEnergyJ_] += power_W * dt;
+  io.Out(out_power_)[0] = power_W;
+
+  // The station releases the body when every robot is done.
+  if (counts[kStationPhase] == kProcessing && all_done) {
+    for (int r = 0; r < R; ++r) {
+      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+      const int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+      if (st[kFaulted] != 0 || st[kProgram] != 1) {
+        // Welds this robot did not make on this body.
+        int64_t missing = 0;
+        for (size_t k = st[kFaulted] != 0 ? static_cast<size_t>(st[kStep]) : 0;
+             k < robot.program_weld.size(); ++k)
+          missing += robot.program_weld[k];
+        if (st[kFaulted] != 0 && st[kPhase] == kDone) missing = 0;
+        counts[kMissedWelds] += missing;
+      }
+    }
+    counts[kStationPhase] = kUnclamping;
+    cell[kStationTimer] = 0.0;
+  }
+
+  // Collision checks between arms (capsules through the joint origins) and against the body.
+  if (tick.tick % config_.collision_check_ticks == 0) {
+    bool colliding = false;
+    Eigen::Vector3d points[8][kArmMaxDof + 2];
+    int num_points[8] = {};
+    for (int r = 0; r < R && r < 8; ++r) {
+      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+      ArmVector q = ArmVector::Zero();
+      for (int i = 0; i < robot.arm.dof; ++i) q(i) = q_all[dof_offset_[static_cast<size_t>(r)] + i];
+      ArmPose poses[kArmMaxDof];
+      ArmForwardKinematics(robot.arm, q, poses);
+      int m = 0;
+      points[r][m++] = robot.base.p;
+      for (int i = 0; i < robot.arm.dof; ++i) points[r][m++] = robot.base.Apply(poses[i].p);
+      points[r][m++] = robot.base.Apply((poses[robot.arm.tool_body] * robot.arm.tool).p);
+      num_points[r] = m;
+    }
+    for (int a = 0; a < R && a < 8 && !colliding; ++a)
+      for (int b = a + 1; b < R && b < 8 && !colliding; ++b)
+        for (int i = 0; i + 1 < num_points[a] && !colliding; ++i)
+          for (int j = 0; j + 1 < num_points[b] && !colliding; ++j)
+            colliding =
+                SegmentDistance(points[a][i], points[a][i + 1], points[b][j], points[b][j + 1]) <
+                config_.robots[static_cast<size_t>(a)].link_radius_m +
+                    config_.robots[static_cast<size_t>(b)].link_radius_m;
+    // Arm against the clamped body (the gun segment touches it by design and is excluded).
+    if (counts[kStationPhase] >= kClamping && counts[kStationPhase] <= kUnclamping) {
+      const Eigen::Vector3d half = 0.5 * config_.body_size_m;
+      const Eigen::Vector3d center(cell[kBodyX], 0.0, config_.body_floor_m + half.z());
+      for (int r = 0; r < R && r < 8 && !colliding; ++r)
+        for (int i = 1; i + 2 < num_points[r] && !colliding; ++i)
+          for (int s = 0; s <= 4 && !colliding; ++s) {
+            const Eigen::Vector3d p = points[r][i] + (points[r][i + 1] - points[r][i]) * (s / 4.0);
+            colliding = PointBoxDistance(p, center, half) <
+                        config_.robots[static_cast<size_t>(r)].link_radius_m;
+          }
+    }
+    if (colliding && counts[kInCollision] == 0) {
+      ++counts[kCollisions];
+      if (config_.collision_stop) cell[kUserOverride] = 0.0;
+    }
+    counts[kInCollision] = colliding ? 1 : 0;
+  }
+}
+
+void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
+                                  std::span<const double> args) const {
+  double* cell = io.Field(cell_);
+  switch (command) {
+    case 0:
+      cell[kUserOverride] = args[0];
+      break;
+    case 1:
+      io.Field<int64_t>(robot_state_)[static_cast<int>(args[0]) * kStateSlots + kProgram] =
+          static_cast<int64_t>(args[1]);
+      break;
+    case 2:
+      cell[kConveyorSpeed] = args[0];
+      break;
+    case 3: {
+      int64_t* counts = io.Field<int64_t>(counts_);
+      if (counts[kStationPhase] == kProcessing || counts[kStationPhase] == kClamping) {
+        for (size_t r = 0; r < config_.robots.size(); ++r) {
+          int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+          const Robot& robot = config_.robots[r];
+          if (counts[kStationPhase] == kProcessing && st[kPhase] == kDone) continue;
+          for (size_t k = counts[kStationPhase] == kProcessing ? static_cast<size_t>(st[kStep]) : 0;
+               k < robot.program_weld.size(); ++k)
+            counts[kMissedWelds] += robot.program_weld[k];
+        }
+        counts[kStationPhase] = kUnclamping;
+        cell[kStationTimer] = 0.0;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
+                                std::span<const double> params, bool active) const {
+  int64_t* counts = io.Field<int64_t>(counts_);
+  if (fault == 3) {
+    counts[kJam] = active ? 1 : 0;
+    return;
+  }
+  const int r = static_cast<int>(params[0]);
+  double* rf = io.Field(robot_) + r * kRobotSlots;
+  int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+  switch (fault) {
+    case 0:
+      st[kFaulted] = active ? 1 : 0;
+      if (active && st[kZoneHeld] >= 0) {
+        int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
+        if (zone_owner[st[kZoneHeld]] == r) zone_owner[st[kZoneHeld]] = -1;
+        st[kZoneHeld] = -1;
+      }
+      break;
+    case 1:
+      rf[kDerate] = active ? params[1] : 1.0;
+      break;
+    case 2:
+      rf[kWearRateM] = active ? params[1] : 0.0;
+      break;
+    default:
+      break;
+  }
+}
+
+void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const {
+  const double* cell = io.Field(cell_);
+  const int64_t* counts = io.Field<int64_t>(counts_);
+  const double elapsed = cell[kElapsedS];
+  const double bodies = static_cast<double>(counts[kBodies]);
+  double busy = 0;
+  for (size_t r = 0; r < config_.robots.size(); ++r)
+    busy += io.Field(robot_)[r * kRobotSlots + kBusyS];
+  kpis[0] = bodies;
+  kpis[1] = counts[kCycles] > 0 ? cell[kCycleSumS] / static_cast<double>(counts[kCycles]) : 0.0;
+  kpis[2] = elapsed > 0 ? bodies / (elapsed / 3600.0) : 0.0;
+  kpis[3] = static_cast<double>(counts[kWelds]);
+  kpis[4] = counts[kWelds] > 0
+                ? static_cast<double>(counts[kGoodWelds]) / static_cast<double>(counts[kWelds])
+                : 0.0;
+  kpis[5] = static_cast<double>(counts[kMissedWelds]);
+  kpis[6] = elapsed > 0 ? busy / (elapsed * static_cast<double>(config_.robots.size())) : 0.0;
+  kpis[7] = cell[kEnergyJ_];
+  kpis[8] = bodies > 0 ? cell[kEnergyJ_] / bodies : 0.0;
+  kpis[9] = static_cast<double>(counts[kCollisions]);
+  kpis[10] = cell[kSafetyStopS];
+  kpis[11] = cell[kInterlockWaitS];
+}
+
+void RegisterRobotCellBlock(BlockRegistry& registry) {
+  registry.Register("robot_cell",
+                    "spot-welding cell: conveyor, URDF arms as Bullet multibodies, weld programs, "
+                    "interlocks, safety stops, drive power",
+                    RobotCellBlock::FromParams);
+}
+
+}  // namespace ftwin

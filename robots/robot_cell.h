@@ -1,0 +1,176 @@
+// A body-in-white spot-welding cell (scenario type "robot_cell"; docs/robots.md).
+//
+// A conveyor brings car bodies to the station, where they are clamped; N arms (URDF models,
+// stepped as Bullet multibodies in a per-world btMultiBodyDynamicsWorld) run their weld
+// programs: joint-space trapezoidal moves to approach, spot and retract poses (solved by IK when
+// the scenario loads), a weld counting when the tool centre point stays within the position
+// tolerance for the weld time. Drives are computed-torque servos with torque limits; the
+// built-in program is the baseline controller. Shared zones are interlocked, arms are checked
+// for collisions (capsules), a scripted visitor trips the safety scanner (slow-down, then a
+// category 0/1/2 stop), and the drives draw electrical power from the site bus (output port
+// power_W).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/block.h"
+#include "engine/params.h"
+#include "robots/robot_model.h"
+#include "robots/trajectory_math.h"
+
+namespace ftwin {
+
+class RobotCellBlock final : public Block {
+ public:
+  struct Spot {
+    Eigen::Vector3d position = Eigen::Vector3d::Zero();     ///< on the body, body frame [m]
+    Eigen::Vector3d direction = -Eigen::Vector3d::UnitY();  ///< tool approach direction
+    int zone = -1;
+  };
+  struct Robot {
+    std::string name;
+    ArmModel arm;  ///< with the tool as payload and its TCP as tool frame
+    ArmPose base;  ///< base in the cell frame
+    ArmVector home = ArmVector::Zero();
+    double max_accel[kArmMaxDof] = {};
+    std::vector<Spot> spots;
+    /// Joint waypoints: 0 = home, then per spot (approach, spot).
+    std::vector<ArmVector> waypoints;
+    std::vector<ArmPose> spot_tcp;  ///< spot TCP pose in the robot base frame
+    /// Program: waypoint index per step; weld steps flagged.
+    std::vector<int> program, program_weld, program_zone, program_spot;
+    double link_radius_m = 0.2;
+  };
+  struct Config {
+    std::vector<Robot> robots;
+    std::vector<std::string> zones;
+    bool interlocks = true;
+    // Conveyor and station.
+    double conveyor_length_m = 8.0, conveyor_speed_m_per_s = 0.5, exit_length_m = 6.0;
+    double clamp_time_s = 1.5, unclamp_time_s = 1.0;
+    Eigen::Vector3d body_size_m = Eigen::Vector3d(4.6, 1.8, 1.4);
+    double body_floor_m = 0.4;  ///< height of the body's underside
+    // Welding.
+    double weld_time_s = 0.4, weld_tolerance_m = 1e-3, approach_m = 0.12;
+    // Servo.
+    double servo_bandwidth_rad_per_s = 40.0, override_ramp_per_s = 2.0;
+    // Drives.
+    double drive_efficiency = 0.9, regeneration = 0.0, standby_W = 350.0,
+           copper_loss_W_per_Nm2 = 2e-6, conveyor_power_W = 1500.0;
+    // Safety.
+    double slow_distance_m = 3.0, stop_distance_m = 1.5, reduced_speed = 0.25, stop_time_s = 0.6;
+    StopCategory stop_category = StopCategory::kCategory1;
+    double visitor_enter_s = -1, visitor_speed_m_per_s = 1.6, visitor_start_distance_m = 8.0,
+           visitor_closest_m = 0.8, visitor_dwell_s = 5.0;
+    bool collision_stop = false;
+    int collision_check_ticks = 10;
+  };
+
+  RobotCellBlock(std::string name, Config config);
+  static std::unique_ptr<Block> FromParams(const std::string& name, ParamReader& params);
+
+  const Config& config() const { return config_; }
+  /// Distance of the scripted visitor from the cell at time t [m] (infinite when absent).
+  double VisitorDistance(double t) const;
+
+  std::string type_name() const override { return "robot_cell"; }
+  void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
+  std::unique_ptr<WorldAux> CreateAux(int world) const override;
+  void InitWorld(const TickInfo& tick, BlockIo& io) const override;
+  void Update(const TickInfo& tick, BlockIo& io) const override;
+  void ApplyCommand(const TickInfo& tick, BlockIo& io, int command,
+                    std::span<const double> args) const override;
+  void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
+                  bool active) const override;
+  void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
+
+  // Slots of the per-robot float array "robot" (public for tests).
+  enum RobotSlot {
+    kPathTime,
+    kMoveDuration,
+    kMoveAccelTime,
+    kMovePeak,
+    kMoveAccel,
+    kOverride,
+    kDwell,
+    kDerate,
+    kWearM,
+    kWearRateM,
+    kBusyS,
+    kEnergyJ,
+    kWeldErrorM,
+    kRobotSlots
+  };
+  // Slots of the per-robot integer array "robot_state".
+  enum RobotState {
+    kStep,
+    kPhase,
+    kZoneHeld,
+    kSegmentZone,
+    kFaulted,
+    kProgram,
+    kWeldOk,
+    kStateSlots
+  };
+  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4 };
+  // Cell floats.
+  enum CellSlot {
+    kBodyX,
+    kConveyorSpeed,
+    kStationTimer,
+    kLastReleaseS,
+    kCycleSumS,
+    kEnergyJ_,
+    kSafetyStopS,
+    kUserOverride,
+    kElapsedS,
+    kInterlockWaitS,
+    kStopElapsed,
+    kCellSlots
+  };
+  // Cell integers.
+  enum CellCount {
+    kStationPhase,
+    kBodies,
+    kWelds,
+    kGoodWelds,
+    kMissedWelds,
+    kCollisions,
+    kInCollision,
+    kJam,
+    kSafety,
+    kCycles,
+    kCellCounts
+  };
+  enum StationPhase {
+    kArriving = 0,
+    kClamping = 1,
+    kProcessing = 2,
+    kUnclamping = 3,
+    kLeaving = 4
+  };
+  /// Safety state: 0 normal, 1 reduced speed, 2 stopping/stopped.
+  FieldId q_field() const { return q_; }
+  FieldId qd_field() const { return qd_; }
+  FieldId robot_field() const { return robot_; }
+  FieldId robot_state_field() const { return robot_state_; }
+  FieldId cell_field() const { return cell_; }
+  FieldId counts_field() const { return counts_; }
+
+ private:
+  void ServoRobot(int r, const TickInfo& tick, BlockIo& io, ArmVector* tau) const;
+  Config config_;
+  int total_dof_ = 0;
+  std::vector<int> dof_offset_;
+  int out_power_ = -1;
+  FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
+          to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
+          cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
+          visitor_ = kInvalidField;
+};
+
+void RegisterRobotCellBlock(class BlockRegistry& registry);
+
+}  // namespace ftwin

@@ -1,0 +1,112 @@
+// Joint trajectories (host-device): synchronised trapezoidal point-to-point moves, a speed
+// override applied as a time scaling, and the stop categories of IEC 60204-1.
+//
+// A move from q0 to q1 follows the straight joint-space line q = q0 + s (q1 - q0) with one
+// trapezoidal profile s(t) in [0, 1] whose velocity and acceleration bounds are the tightest of
+// all joints (V = min vmax_i / |d_i|, A = min amax_i / |d_i|), so every joint stays within its
+// own limits and all joints start and stop together.
+#pragma once
+
+#include <cmath>
+
+#include "gpu/host_device.h"
+#include "robots/arm_math.h"
+
+namespace ftwin {
+
+/// A trapezoidal profile for the path parameter s from 0 to 1.
+struct PathProfile {
+  double duration_s = 0;    ///< total time (0 for an empty move)
+  double accel_time_s = 0;  ///< time of the acceleration (and deceleration) phase
+  double peak_rate = 0;     ///< ds/dt at cruise [1/s]
+  double accel = 0;         ///< d2s/dt2 during acceleration [1/s^2]
+};
+
+/// Plans the synchronised move of `dof` joints from q0 to q1 under per-joint velocity and
+/// acceleration limits (> 0).
+FTWIN_HD inline PathProfile PlanJointMove(const ArmVector& q0, const ArmVector& q1,
+                                          const double* max_velocity, const double* max_accel,
+                                          int dof) {
+  double V = 1e300, A = 1e300;
+  bool moves = false;
+  for (int i = 0; i < dof; ++i) {
+    const double d = fabs(q1(i) - q0(i));
+    if (d <= 0) continue;
+    moves = true;
+    V = fmin(V, max_velocity[i] / d);
+    A = fmin(A, max_accel[i] / d);
+  }
+  PathProfile profile;
+  if (!moves) return profile;
+  if (V * V / A <= 1.0) {  // trapezoid: accelerate to V, cruise, decelerate
+    profile.accel_time_s = V / A;
+    profile.duration_s = 1.0 / V + V / A;
+    profile.peak_rate = V;
+  } else {  // triangle: V is never reached
+    profile.accel_time_s = sqrt(1.0 / A);
+    profile.duration_s = 2.0 * profile.accel_time_s;
+    profile.peak_rate = A * profile.accel_time_s;
+  }
+  profile.accel = A;
+  return profile;
+}
+
+/// s, ds/dt and d2s/dt2 of `profile` at time t (clamped to [0, duration]).
+FTWIN_HD inline void SamplePath(const PathProfile& profile, double t, double* s, double* rate,
+                                double* accel) {
+  const double T = profile.duration_s, ta = profile.accel_time_s, A = profile.accel;
+  if (T <= 0 || t >= T) {
+    *s = 1.0, *rate = 0.0, *accel = 0.0;
+    return;
+  }
+  if (t <= 0) {
+    *s = 0.0, *rate = 0.0, *accel = 0.0;
+    return;
+  }
+  if (t < ta) {
+    *s = 0.5 * A * t * t, *rate = A * t, *accel = A;
+  } else if (t <= T - ta) {
+    *s = 0.5 * A * ta * ta + profile.peak_rate * (t - ta), *rate = profile.peak_rate, *accel = 0;
+  } else {
+    const double r = T - t;
+    *s = 1.0 - 0.5 * A * r * r, *rate = A * r, *accel = -A;
+  }
+}
+
+/// Joint reference on the move q0 -> q1 at path time t, with the speed override `override`
+/// (the path time advances at `override` seconds per second): velocities scale with override
+/// and accelerations with its square.
+FTWIN_HD inline void SampleJointMove(const PathProfile& profile, const ArmVector& q0,
+                                     const ArmVector& q1, double t, double override_factor,
+                                     ArmVector* q, ArmVector* qd, ArmVector* qdd) {
+  double s, rate, accel;
+  SamplePath(profile, t, &s, &rate, &accel);
+  const ArmVector d = q1 - q0;
+  *q = q0 + s * d;
+  *qd = (rate * override_factor) * d;
+  *qdd = (accel * override_factor * override_factor) * d;
+}
+
+/// Stop categories of IEC 60204-1 (§9.2.2).
+enum class StopCategory : int {
+  kNone = -1,
+  kCategory0 = 0,  ///< immediate removal of power; the brakes stop the axes
+  kCategory1 = 1,  ///< controlled stop with power, then power removed (brakes hold)
+  kCategory2 = 2,  ///< controlled stop, power stays on (servo holds position)
+};
+
+/// Moves the override towards `target` at no more than `ramp_per_s` per second.
+FTWIN_HD inline double RampOverride(double current, double target, double ramp_per_s, double dt) {
+  const double step = ramp_per_s * dt;
+  if (target > current) return fmin(target, current + step);
+  return fmax(target, current - step);
+}
+
+/// Torque of holding brakes (category 0 and 1): they oppose motion with up to `max_brake`
+/// and, at rest, hold the static load `hold` (gravity) as long as it is within `max_brake`.
+FTWIN_HD inline double BrakeTorque(double qd, double hold, double max_brake, double stiffness) {
+  const double wanted = hold - stiffness * qd;
+  return fmax(-max_brake, fmin(max_brake, wanted));
+}
+
+}  // namespace ftwin
