@@ -29,10 +29,21 @@ struct Diagnostic {
 /// An ordered list of diagnostics.
 class Diagnostics {
  public:
-  void Add(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
+  /// Adds a diagnostic unless the same one (place, key, value, expectation) is already there:
+  /// a key read by two layers (e.g. a block's `period`) is reported once.
+  void Add(Diagnostic diagnostic) {
+    for (const Diagnostic& item : items_)
+      if (item.location.file == diagnostic.location.file &&
+          item.location.line == diagnostic.location.line &&
+          item.location.column == diagnostic.location.column &&
+          item.key_path == diagnostic.key_path && item.value == diagnostic.value &&
+          item.expected == diagnostic.expected)
+        return;
+    items_.push_back(std::move(diagnostic));
+  }
   void Add(const SourceLocation& location, std::string key_path, std::string value,
            std::string expected) {
-    items_.push_back({location, std::move(key_path), std::move(value), std::move(expected)});
+    Add(Diagnostic{location, std::move(key_path), std::move(value), std::move(expected)});
   }
   void Append(const Diagnostics& other) {
     items_.insert(items_.end(), other.items_.begin(), other.items_.end());

@@ -143,7 +143,8 @@ GraphBuilder::GraphBuilder(RunConfig run) : model_(std::make_shared<Model>()) {
 
 GraphBuilder::~GraphBuilder() = default;
 
-int GraphBuilder::AddBlock(std::unique_ptr<Block> block, SourceLocation location) {
+int GraphBuilder::AddBlock(std::unique_ptr<Block> block, SourceLocation location,
+                           int64_t period_ticks) {
   const int index = static_cast<int>(model_->blocks_.size());
   const std::string& name = block->name();
   bool valid_name = !name.empty();
@@ -166,6 +167,15 @@ int GraphBuilder::AddBlock(std::unique_ptr<Block> block, SourceLocation location
   context.num_worlds = model_->run_.num_worlds;
   BlockDeclaration declaration(this, index);
   model_->blocks_.back()->Declare(context, declaration);
+  BlockBinding& declared = model_->bindings_.back();
+  if (period_ticks > 0) {
+    if (declared.period_ticks == 1)
+      declared.period_ticks = period_ticks;
+    else if (declared.period_ticks != period_ticks)
+      AddError(declared.location, name + ".period", std::to_string(period_ticks) + " ticks",
+               "expected the period the block chose itself (" +
+                   std::to_string(declared.period_ticks) + " ticks)");
+  }
   return index;
 }
 

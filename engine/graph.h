@@ -32,8 +32,11 @@ class GraphBuilder {
   explicit GraphBuilder(RunConfig run);
   ~GraphBuilder();
 
-  /// Adds a block; its name must be unique. Returns the block index.
-  int AddBlock(std::unique_ptr<Block> block, SourceLocation location = {});
+  /// Adds a block; its name must be unique. Returns the block index. `period_ticks` > 0 makes
+  /// the block run every that many ticks (the scenario's generic `period` key) unless the block
+  /// chose another period itself, which is an error.
+  int AddBlock(std::unique_ptr<Block> block, SourceLocation location = {},
+               int64_t period_ticks = 0);
   /// Connects output "a.port" (or one element of it, "a.port[i]") to input "b.port".
   /// `delayed`: the input reads the value the output had at the start of the tick (a copy
   /// refreshed at the end of each tick), which breaks algebraic loops.

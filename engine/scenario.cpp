@@ -252,10 +252,21 @@ void AddBlocks(const Spec& spec, const BlockRegistry& registry, GraphBuilder& bu
       continue;
     }
     const size_t errors_before = diagnostics.size();
+    // Every block may run at a multiple of the tick (`period`); blocks that read the key
+    // themselves (controllers, sensors) see the same value.
+    int64_t period_ticks = 0;
+    if (params.Has("period")) {
+      const int64_t period_ns = params.DurationNs("period", spec.run.dt_ns, 1);
+      if (spec.run.dt_ns > 0 && period_ns % spec.run.dt_ns == 0)
+        period_ticks = period_ns / spec.run.dt_ns;
+      else if (spec.run.dt_ns > 0)
+        params.Error("period", FormatDuration(period_ns),
+                     "expected a multiple of run.dt (" + FormatDuration(spec.run.dt_ns) + ")");
+    }
     std::unique_ptr<Block> instance = (*factory)(block.name, params);
     params.Finish();
     if (instance == nullptr || diagnostics.size() != errors_before) continue;
-    builder.AddBlock(std::move(instance), block.location);
+    builder.AddBlock(std::move(instance), block.location, period_ticks);
   }
 }
 

@@ -198,6 +198,23 @@ TEST_CASE("The shipped scenarios validate", "[scenario]") {
   }
 }
 
+TEST_CASE("Any block may run at a period that is a multiple of the tick", "[scenario]") {
+  const std::string text = Replace(kValid, "    value: 280\n", "    value: 280\n    period: 10s\n");
+  const LoadedScenario loaded = LoadScenarioText(text, "site.yaml", Registry());
+  const Model& model = *loaded.model;
+  CHECK(model.binding(model.FindBlock("outside")).period_ticks == 10);
+  CHECK(model.binding(model.FindBlock("room")).period_ticks == 1);
+  // The PID controller reads `period` itself; the generic key agrees with it.
+  const std::string pid =
+      Replace(kValid, "    output_max: 2000\n", "    output_max: 2000\n    period: 5s\n");
+  const LoadedScenario with_pid = LoadScenarioText(pid, "site.yaml", Registry());
+  CHECK(with_pid.model->binding(with_pid.model->FindBlock("heater")).period_ticks == 5);
+  const std::string bad =
+      Replace(kValid, "    value: 280\n", "    value: 280\n    period: 1500ms\n");
+  CHECK_THAT(Errors(bad),
+             Catch::Contains("blocks[0].period") && Catch::Contains("multiple of run.dt"));
+}
+
 TEST_CASE("Stream export sets parse, round-trip and report their errors", "[scenario]") {
   const std::string text = std::string(kValid) +
                            "exports:\n"
