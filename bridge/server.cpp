@@ -849,6 +849,7 @@ struct BridgeServer::Impl {
       throw RequestError{ErrorCode::kBadValue,
                          "'role' is '" + role + "', expected controller or observer"};
     client.controller = role == "controller";
+    client.read_only = client.read_only || options.observers_only;
     if (client.controller && client.read_only)
       throw RequestError{ErrorCode::kForbidden, "a read-only client may only be an observer"};
     if (header.contains("deadline_ms")) {
@@ -1606,6 +1607,13 @@ std::string BridgeServer::CommandLogJsonLines() const {
 }
 int64_t BridgeServer::tick() const { return impl_->simulator->tick(); }
 double BridgeServer::time_s() const { return impl_->simulator->time_s(); }
+
+void BridgeServer::Preload(const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    const std::string error = impl_->simulator->Submit(command);
+    if (!error.empty()) throw std::invalid_argument("command for " + command.target + ": " + error);
+  }
+}
 
 ServerStats BridgeServer::stats() const {
   std::lock_guard lock(impl_->stats_mutex);

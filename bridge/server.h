@@ -42,6 +42,8 @@ struct ServerOptions {
   std::filesystem::path record_file;  ///< MCAP recording of the first episode (empty = none)
   std::string version;                ///< program version written to recordings
   bool quiet = false;
+  /// Every client is an observer (re-streaming a recording: nothing may change the run).
+  bool observers_only = false;
 };
 
 struct ServerStats {
@@ -74,6 +76,9 @@ class BridgeServer {
   /// with stop_at_duration, the duration is reached). Returns the final state hash.
   uint64_t Run(const std::atomic<bool>& stop);
   ServerStats stats() const;
+  /// Queues commands (e.g. a recorded command log) before Run; each applies at its tick.
+  /// Throws std::invalid_argument naming the first command the model rejects.
+  void Preload(const std::vector<Command>& commands);
   /// After Run: the KPIs of the current episode, its command log (JSON lines) and its clock.
   std::vector<KpiEntry> ComputeKpis() const;
   std::string CommandLogJsonLines() const;

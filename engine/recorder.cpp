@@ -223,63 +223,75 @@ void Recorder::Close() {
   writer_->Close();
 }
 
-ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegistry& registry) {
-  ReplayReport report;
-  const mcap::McapContents contents = mcap::ReadMcap(file);
+std::optional<RecordedRun> ReadRecordedRun(const mcap::McapContents& contents,
+                                           const BlockRegistry& registry,
+                                           std::vector<std::string>* errors) {
   if (!contents.complete) {
-    report.errors = contents.errors;
-    report.errors.push_back("replay needs a complete recording (run `ftwin recover` first)");
-    return report;
+    *errors = contents.errors;
+    errors->push_back("replay needs a complete recording (run `ftwin recover` first)");
+    return std::nullopt;
   }
   const auto run_metadata = contents.metadata.find("ftwin.run");
   const mcap::McapAttachment* scenario = nullptr;
   for (const mcap::McapAttachment& attachment : contents.attachments)
     if (attachment.name == "scenario.yaml") scenario = &attachment;
   if (run_metadata == contents.metadata.end() || scenario == nullptr) {
-    report.errors.push_back(
-        "not an ftwin recording (no ftwin.run metadata or scenario attachment)");
-    return report;
+    errors->push_back("not an ftwin recording (no ftwin.run metadata or scenario attachment)");
+    return std::nullopt;
   }
   const auto& meta = run_metadata->second;
-  RunOverrides overrides;
-  overrides.seed = std::stoull(meta.at("seed"));
-  overrides.num_worlds = std::stoi(meta.at("worlds"));
-  overrides.num_threads = std::stoi(meta.at("threads"));
-  overrides.duration_ns = std::stoll(meta.at("duration_ns"));
-  const int64_t every = std::stoll(meta.at("record_every_ticks"));
-  std::filesystem::path scenario_path = meta.at("scenario_file");
-  LoadedScenario loaded;
+  RecordedRun run;
+  run.overrides.seed = std::stoull(meta.at("seed"));
+  run.overrides.num_worlds = std::stoi(meta.at("worlds"));
+  run.overrides.num_threads = std::stoi(meta.at("threads"));
+  run.overrides.duration_ns = std::stoll(meta.at("duration_ns"));
+  run.record_every_ticks = std::stoll(meta.at("record_every_ticks"));
+  const std::filesystem::path scenario_path = meta.at("scenario_file");
   try {
-    loaded = LoadScenarioText(scenario->data, scenario_path, registry, overrides);
+    run.loaded = LoadScenarioText(scenario->data, scenario_path, registry, run.overrides);
   } catch (const InputError& error) {
-    report.errors.push_back(std::string("the recorded scenario no longer loads: ") + error.what());
-    return report;
+    errors->push_back(std::string("the recorded scenario no longer loads: ") + error.what());
+    return std::nullopt;
   }
-  if (std::to_string(loaded.model->schema().Hash()) != meta.at("schema_hash")) {
-    report.errors.push_back(
-        "the model's schema differs from the recording's (another ftwin version?)");
-    return report;
+  if (std::to_string(run.loaded.model->schema().Hash()) != meta.at("schema_hash")) {
+    errors->push_back("the model's schema differs from the recording's (another ftwin version?)");
+    return std::nullopt;
   }
+  std::map<uint16_t, std::string> topics;
+  for (const auto& [id, channel] : contents.channels) topics[id] = channel.topic;
+  for (const mcap::McapMessage& message : contents.messages) {
+    if (topics[message.channel_id] != "/ftwin/commands") continue;
+    const Json json = Json::parse(message.data);
+    Command command;
+    command.tick = json["tick"].get<int64_t>();
+    command.world = json["world"].get<int32_t>();
+    command.target = json["target"].get<std::string>();
+    command.values = json["values"].get<std::vector<double>>();
+    command.origin = json["origin"].get<std::string>();
+    run.commands.push_back(std::move(command));
+  }
+  return run;
+}
+
+ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegistry& registry) {
+  ReplayReport report;
+  const mcap::McapContents contents = mcap::ReadMcap(file);
+  std::optional<RecordedRun> run = ReadRecordedRun(contents, registry, &report.errors);
+  if (!run) return report;
+  const LoadedScenario& loaded = run->loaded;
+  const int64_t every = run->record_every_ticks;
   // Recorded messages by channel topic.
   std::map<uint16_t, std::string> topics;
   for (const auto& [id, channel] : contents.channels) topics[id] = channel.topic;
   std::vector<const mcap::McapMessage*> state_messages;
   Simulator simulator(loaded.model);
+  for (const Command& command : run->commands) {
+    const std::string error = simulator.Submit(command);
+    if (!error.empty()) report.errors.push_back("recorded command rejected: " + error);
+  }
   for (const mcap::McapMessage& message : contents.messages) {
     const std::string& topic = topics[message.channel_id];
-    if (topic == "/ftwin/commands") {
-      const Json json = Json::parse(message.data);
-      Command command;
-      command.tick = json["tick"].get<int64_t>();
-      command.world = json["world"].get<int32_t>();
-      command.target = json["target"].get<std::string>();
-      command.values = json["values"].get<std::vector<double>>();
-      command.origin = json["origin"].get<std::string>();
-      const std::string error = simulator.Submit(command);
-      if (!error.empty()) report.errors.push_back("recorded command rejected: " + error);
-    } else if (topic != "/ftwin/events") {
-      state_messages.push_back(&message);
-    }
+    if (topic != "/ftwin/commands" && topic != "/ftwin/events") state_messages.push_back(&message);
   }
   // Block channel of each block index.
   std::map<std::string, int> block_of_topic;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,19 @@ struct ReplayReport {
   std::string first_difference;  ///< empty when identical
   std::vector<std::string> errors;
 };
+
+/// What a recording says about its run: the scenario (as recorded, with the recorded seed,
+/// worlds, threads and duration), the command log, and the recording period.
+struct RecordedRun {
+  LoadedScenario loaded;
+  RunOverrides overrides;
+  std::vector<Command> commands;
+  int64_t record_every_ticks = 1;
+};
+/// Reads a complete recording's run; returns nullopt and appends to `errors` when unusable.
+std::optional<RecordedRun> ReadRecordedRun(const mcap::McapContents& contents,
+                                           const BlockRegistry& registry,
+                                           std::vector<std::string>* errors);
 
 /// Re-runs the recorded scenario with the recorded seed, overrides and command log and compares
 /// every recorded state message byte for byte.

@@ -112,6 +112,17 @@ int main(int argc, char** argv) {
   CLI::App* replay =
       app.add_subcommand("replay", "Re-run a recording and check it reproduces bit-exactly");
   replay->add_option("recording", replay_file, "MCAP recording")->required();
+  bool replay_serve = false;
+  bridge::ServerOptions replay_server;
+  replay->add_flag("--serve", replay_serve,
+                   "Re-stream the recording over the bridge (read-only) instead of checking it");
+  replay
+      ->add_option("--rtf", replay_server.realtime_factor,
+                   "With --serve: simulated seconds per wall second (inf = as fast as possible)")
+      ->check(CLI::PositiveNumber);
+  replay->add_option("--control", replay_server.control_endpoint, "With --serve: control endpoint");
+  replay->add_option("--stream", replay_server.stream_endpoint, "With --serve: stream endpoint");
+  replay->add_option("--keys", replay_server.keys_dir, "With --serve: CURVE key folder");
   std::string recover_file, recover_out;
   CLI::App* recover =
       app.add_subcommand("recover", "Tell what a (truncated) recording still holds");
@@ -232,7 +243,9 @@ int main(int argc, char** argv) {
   }
   if (*keygen) return KeygenCommand(keygen_dir, keygen_name);
   if (*validate) return ValidateScenarioCommand(validate_file);
-  if (*replay) return ReplayCommand(replay_file);
+  if (*replay)
+    return replay_serve ? ReplayServeCommand(replay_file, replay_server)
+                        : ReplayCommand(replay_file);
   if (*recover) return RecoverCommand(recover_file, recover_out);
   if (*batch) {
     if (!batch_options.dry_run && batch_options.out_dir.empty()) {

@@ -12,6 +12,8 @@
 #include "bridge/cli/registry.h"
 #include "bridge/cli/run_command.h"
 #include "engine/kpi_report.h"
+#include "engine/mcap.h"
+#include "engine/recorder.h"
 #include "engine/units.h"
 
 namespace ftwin {
@@ -109,6 +111,56 @@ int ServeCommand(const ServeCommandOptions& options) {
     }
   }
   return kExitOk;
+}
+
+int ReplayServeCommand(const std::filesystem::path& recording, bridge::ServerOptions options) {
+  const BlockRegistry registry = MakeFullRegistry();
+  std::vector<std::string> errors;
+  mcap::McapContents contents;
+  try {
+    contents = mcap::ReadMcap(recording);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s: %s\n", recording.string().c_str(), error.what());
+    return kExitInvalidInput;
+  }
+  std::optional<RecordedRun> run = ReadRecordedRun(contents, registry, &errors);
+  if (!run) {
+    for (const std::string& error : errors)
+      std::fprintf(stderr, "error: %s: %s\n", recording.string().c_str(), error.c_str());
+    return kExitInvalidInput;
+  }
+  options.mode = bridge::TimingMode::kRealtime;
+  options.stop_at_duration = true;
+  options.observers_only = true;
+  options.version = FTWIN_VERSION;
+  const std::string name = run->loaded.spec.name;
+  std::unique_ptr<bridge::BridgeServer> server;
+  try {
+    server = std::make_unique<bridge::BridgeServer>(std::move(run->loaded), &registry,
+                                                    run->overrides, options);
+    server->Preload(run->commands);
+    server->Start();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return kExitInvalidInput;
+  }
+  if (!options.quiet) {
+    std::printf(
+        "ftwin %s: re-streaming recording %s (scenario '%s') at x%g\ncontrol %s\nstream %s\n",
+        FTWIN_VERSION, recording.string().c_str(), name.c_str(), options.realtime_factor,
+        server->control_endpoint().c_str(), server->stream_endpoint().c_str());
+    std::fflush(stdout);
+  }
+  g_stop = false;
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  const uint64_t hash = server->Run(g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!options.quiet)
+    std::printf("re-streamed %.6g s of simulated time; state hash %016llx\n", server->time_s(),
+                static_cast<unsigned long long>(hash));
+  return g_stop ? kExitInterrupted : kExitOk;
 }
 
 int KeygenCommand(const std::filesystem::path& dir, const std::string& name) {

@@ -22,6 +22,10 @@ struct ServeCommandOptions {
 /// prints the KPIs. Returns an ExitCode.
 int ServeCommand(const ServeCommandOptions& options);
 
+/// `ftwin replay FILE --serve`: re-runs a recording on the real-time clock and publishes it on
+/// the stream (every client is an observer). Returns an ExitCode.
+int ReplayServeCommand(const std::filesystem::path& recording, bridge::ServerOptions options);
+
 /// Writes `<dir>/<name>.key` (public) and `<dir>/<name>.key_secret` (mode 0600). Returns an
 /// ExitCode.
 int KeygenCommand(const std::filesystem::path& dir, const std::string& name);

@@ -14,6 +14,7 @@
 
 #include "bridge/client.h"
 #include "bridge/server.h"
+#include "engine/mcap.h"
 #include "engine/recorder.h"
 #include "engine/simulator.h"
 #include "plants/register.h"
@@ -518,4 +519,75 @@ TEST_CASE("A networked run replays bit-exactly from its recording and its comman
   replay.Step(70);
   CHECK(replay.state().Hash() == hash);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("A recording re-streams over the bridge exactly as it was first published",
+          "[bridge][determinism]") {
+  const std::filesystem::path dir = TempDir("restream");
+  ServerOptions options = Loopback();
+  options.record_file = dir / "run.mcap";
+  options.version = "test";
+  std::vector<std::pair<int64_t, std::vector<double>>> live;
+  {
+    ServerFixture fixture(RoomScenario(2, "10min"), options);
+    zmq::context_t context;
+    Subscriber subscriber(context, fixture.server->stream_endpoint(), {"building/"});
+    std::this_thread::sleep_for(200ms);
+    Client client(context, fixture.server->control_endpoint());
+    REQUIRE(client.Hello("ctrl").ok());
+    for (int i = 0; i < 6; ++i)
+      REQUIRE(client
+                  .Request(
+                      {{"op", "step"},
+                       {"ticks", 10},
+                       {"actions", {{{"target", "heater.setpoint"}, {"values", {283.0 + 3 * i}}}}}})
+                  .ok());
+    while (std::optional<Message> message = subscriber.Receive(300ms))
+      live.emplace_back(message->header["tick"].get<int64_t>(),
+                        Doubles(message->array("building.temp_K")));
+    fixture.Stop();
+    fixture.server.reset();
+  }
+  REQUIRE(live.size() >= 60);
+
+  BlockRegistry registry = TestRegistry();
+  std::vector<std::string> errors;
+  std::optional<RecordedRun> run =
+      ReadRecordedRun(mcap::ReadMcap(dir / "run.mcap"), registry, &errors);
+  REQUIRE(run);
+  ServerOptions replay = Loopback(TimingMode::kRealtime);
+  replay.realtime_factor = std::numeric_limits<double>::infinity();
+  replay.stop_at_duration = true;
+  replay.observers_only = true;
+  replay.quiet = true;
+  BridgeServer server(std::move(run->loaded), &registry, run->overrides, replay);
+  server.Preload(run->commands);
+  server.Start();
+  zmq::context_t context;
+  Subscriber subscriber(context, server.stream_endpoint(), {"building/"}, std::nullopt, 100000);
+  std::this_thread::sleep_for(200ms);
+  std::atomic<bool> stop{false};
+  server.Run(stop);
+  std::map<int64_t, std::vector<double>> replayed;
+  while (std::optional<Message> message = subscriber.Receive(300ms))
+    replayed[message->header["tick"].get<int64_t>()] = Doubles(message->array("building.temp_K"));
+  for (const auto& [tick, temps] : live) {
+    INFO("tick " << tick);
+    REQUIRE(replayed.count(tick));
+    CHECK(replayed[tick] == temps);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("A server for observers only refuses controllers", "[bridge]") {
+  ServerOptions options = Loopback();
+  options.observers_only = true;
+  ServerFixture fixture(RoomScenario(1), options);
+  zmq::context_t context;
+  Client client(context, fixture.server->control_endpoint());
+  CHECK(client.Hello("ctrl", "controller").error() == "forbidden");
+  const Message hello = client.Hello("viewer", "observer");
+  REQUIRE(hello.ok());
+  CHECK(hello.header["read_only"].get<bool>());
+  CHECK(client.Request({{"op", "get"}, {"fields", {"building.temp_K"}}}).ok());
 }

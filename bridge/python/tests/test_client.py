@@ -176,3 +176,18 @@ def test_networked_run_replays_bit_exactly(serve, tmp_path):
     result = subprocess.run([ftwin_binary(), "replay", str(recording)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bit-identical" in result.stdout
+
+
+def test_recording_re_streams_read_only(serve, tmp_path):
+    recording = tmp_path / "net.mcap"
+    server = serve(args=["--record", str(recording)])
+    client = Client(server.control)
+    client.hello("py")
+    client.step({"heater.setpoint": 300.0}, ticks=20)
+    client.close()
+    assert server.stop()[0] == 0
+    result = subprocess.run([ftwin_binary(), "replay", str(recording), "--serve", "--rtf", "inf",
+                             "--control", "tcp://127.0.0.1:*", "--stream", "tcp://127.0.0.1:*"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "re-streamed" in result.stdout
