@@ -13,6 +13,17 @@
 
 namespace {
 
+// A positive number, `inf` included (CLI::PositiveNumber stops at the largest double).
+const CLI::Validator kPositiveOrInfinite(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(value > 0))
+        return "expected a positive number or inf, got '" + text + "'";
+      return {};
+    },
+    "POSITIVE|inf");
+
 std::string VersionText() {
   return std::string("ftwin ") + FTWIN_VERSION + "\n" + ftwin::gpu::DescribeCudaBuild();
 }
@@ -74,7 +85,7 @@ int main(int argc, char** argv) {
   serve
       ->add_option("--rtf", serve_rtf,
                    "realtime: simulated seconds per wall second (inf = as fast as possible)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveOrInfinite);
   serve->add_option("--control", serve_options.server.control_endpoint, "Control endpoint (ROUTER)")
       ->capture_default_str();
   serve->add_option("--stream", serve_options.server.stream_endpoint, "Stream endpoint (PUB)")
@@ -119,7 +130,7 @@ int main(int argc, char** argv) {
   replay
       ->add_option("--rtf", replay_server.realtime_factor,
                    "With --serve: simulated seconds per wall second (inf = as fast as possible)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveOrInfinite);
   replay->add_option("--control", replay_server.control_endpoint, "With --serve: control endpoint");
   replay->add_option("--stream", replay_server.stream_endpoint, "With --serve: stream endpoint");
   replay->add_option("--keys", replay_server.keys_dir, "With --serve: CURVE key folder");
