@@ -55,6 +55,7 @@ class MicroChpBlock final : public Block {
     d.AddKpi({.name = "thermal_efficiency", .unit = "1"});
     d.AddKpi({.name = "fuel_kg", .unit = "kg"});
     d.AddKpi({.name = "starts", .unit = "1"});
+    d.AddKpi({.name = "co2_kg", .unit = "kg", .doc = "fuel kWh x co2_kg_per_kWh_fuel"});
   }
   void InitWorld(const TickInfo& tick, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -144,7 +145,11 @@ class MicroChpBlock final : public Block {
     k[4] = t[kFuelJ] > 0.0 ? t[kHeatJ] / t[kFuelJ] : 0.0;
     k[5] = t[kFuelJ] / p_.fuel_lhv_J_per_kg;
     k[6] = t[kStarts];
+    k[7] = t[kFuelJ] / 3.6e6 * co2_;
   }
+
+ public:
+  double co2_ = 0.202;
 
  private:
   ChpParams p_;
@@ -250,10 +255,13 @@ std::unique_ptr<Block> MakeMicroChp(const std::string& name, ParamReader& params
        ok;
   ok = ReadSignal(params, "room_K", 293.15, NumberRange::Between(250, 350, "K"), &room) && ok;
   const double engine0 = params.Number("initial_engine_K", 342.70, NumberRange::Positive("K"));
+  const double co2 = params.Number("co2_kg_per_kWh_fuel", 0.202, NumberRange::NonNegative("kg/kWh"));
   if (!ok) return nullptr;
-  return std::make_unique<MicroChpBlock>(name, p, port, std::move(demand), std::move(flow),
-                                         std::move(water_in), std::move(room), engine0,
-                                         cool_down_optional);
+  auto block = std::make_unique<MicroChpBlock>(name, p, port, std::move(demand), std::move(flow),
+                                               std::move(water_in), std::move(room), engine0,
+                                               cool_down_optional);
+  block->co2_ = co2;
+  return block;
 }
 
 }  // namespace ftwin::energy

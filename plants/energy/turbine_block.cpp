@@ -62,6 +62,7 @@ class TurbineBlock final : public Block {
     d.AddKpi({.name = "steam_share", .unit = "1"});
     d.AddKpi({.name = "starts", .unit = "1"});
     d.AddKpi({.name = "trips", .unit = "1"});
+    d.AddKpi({.name = "co2_kg", .unit = "kg", .doc = "fuel kWh x co2_kg_per_kWh_fuel"});
   }
   void InitWorld(const TickInfo&, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -153,9 +154,10 @@ class TurbineBlock final : public Block {
     k[3] = t[kElectricJ] > 0.0 ? x[kGtSteamJ] / t[kElectricJ] : 0.0;
     k[4] = t[kStartsN];
     k[5] = t[kTripsN];
+    k[6] = x[kGtFuelJ] / 3.6e6 * co2_;
   }
 
- private:
+ public:
   TurbineParams p_;
   double min_load_, ramp_, start_s_, aux_W_;
   bool start_online_;
@@ -163,6 +165,7 @@ class TurbineBlock final : public Block {
   bool freq_input_;
   double nominal_Hz_;
   int substeps_;
+  double co2_ = 0.202;
   int in_request_ = -1, in_freq_ = -1, out_power_ = -1, out_gt_ = -1, out_st_ = -1, out_fuel_ = -1,
       out_exh_ = -1, out_mode_ = -1;
   FieldId state_ = kInvalidField, totals_ = kInvalidField, command_on_ = kInvalidField;
@@ -191,8 +194,12 @@ std::unique_ptr<Block> MakeGasTurbine(const std::string& name, ParamReader& para
   const bool freq = params.Bool("frequency_input", false);
   const double nominal = params.Number("nominal_Hz", 50.0, NumberRange::Positive("Hz"));
   const int substeps = static_cast<int>(params.Integer("substeps", 4, 1, 1000));
-  return std::make_unique<TurbineBlock>(name, p, min_load, ramp, start_s, aux, online,
-                                        std::max(initial, min_load), freq, nominal, substeps);
+  const double co2 =
+      params.Number("co2_kg_per_kWh_fuel", 0.202, NumberRange::NonNegative("kg/kWh"));
+  auto block = std::make_unique<TurbineBlock>(name, p, min_load, ramp, start_s, aux, online,
+                                              std::max(initial, min_load), freq, nominal, substeps);
+  block->co2_ = co2;
+  return block;
 }
 
 }  // namespace ftwin::energy

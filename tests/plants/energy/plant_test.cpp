@@ -4,7 +4,9 @@
 
 #include "engine/scenario.h"
 #include "engine/simulator.h"
+#include "gpu/cuda_device.h"
 #include "plants/energy/chiller_math.h"
+#include "plants/energy/energy_batch.h"
 #include "plants/energy/turbine_math.h"
 #include "plants/register.h"
 #include "tests/plants/energy/cvode_reference.h"
@@ -159,6 +161,63 @@ TEST_CASE("The ready site scenario runs a day with a closed energy balance", "[e
   CHECK(Kpi(sim, "electrolyzer", "h2_produced_kg") > 0.0);
   CHECK(Kpi(sim, "ccgt", "electric_kWh") > 0.0);
   CHECK(Kpi(sim, "site", "renewable_share") > 0.2);
+}
+
+}  // namespace
+}  // namespace ftwin::energy
+
+namespace ftwin::energy {
+namespace {
+
+TEST_CASE("CUDA energy drivers match the CPU drivers", "[gpu]") {
+  const gpu::CudaStatus cuda = gpu::QueryCuda();
+  if (!cuda.available) {
+    WARN("skipped: CUDA parity needs a GPU; " << cuda.reason);
+    return;
+  }
+  const int worlds = 8192;
+  CellParams cell;
+  cell.num_ocv = 3;
+  cell.ocv_soc[1] = 0.5, cell.ocv_soc[2] = 1.0;
+  cell.ocv_V[0] = 3.0, cell.ocv_V[1] = 3.3, cell.ocv_V[2] = 3.5;
+  cell.num_rc = 2;
+  cell.rc_r_ohm[0] = 0.017, cell.rc_tau_s[0] = 32.6, cell.rc_r_ohm[1] = 0.13,
+  cell.rc_tau_s[1] = 7900.0;
+  cell.hysteresis_V = 0.02, cell.hysteresis_rate = 5.0, cell.resistance_activation_K = 2000.0;
+  const BmsLimits limits;
+  std::vector<double> state(worlds * kCellSlots, 0.0), power(worlds), sign(worlds, -1.0),
+      cur(worlds);
+  for (int w = 0; w < worlds; ++w) {
+    state[static_cast<size_t>(w * kCellSlots + kCellSoc)] = 0.2 + 0.6 * (w % 97) / 96.0;
+    state[static_cast<size_t>(w * kCellSlots + kCellTemp)] = 290.0 + (w % 13);
+    power[static_cast<size_t>(w)] = -20.0 + 40.0 * (w % 41) / 40.0;
+  }
+  std::vector<double> cpu = state, gpu_state = state, cpu_sign = sign, gpu_sign = sign,
+                      gpu_cur(worlds);
+  std::string error;
+  for (int step = 0; step < 300; ++step) {
+    CellStepBatchCpu(cell, limits, {worlds, cpu.data(), power.data(), cpu_sign.data(), cur.data()},
+                     298.15, 1.0);
+    REQUIRE(CellStepBatchCuda(
+        cell, limits, {worlds, gpu_state.data(), power.data(), gpu_sign.data(), gpu_cur.data()},
+        298.15, 1.0, &error));
+  }
+  // nvcc contracts a*b+c into fused multiply-adds: agreement to rounding, 1e-10 relative.
+  for (size_t i = 0; i < cpu.size(); ++i)
+    CHECK(gpu_state[i] == Approx(cpu[i]).epsilon(1e-10).margin(1e-12));
+  TurbineParams p;
+  std::vector<double> gt(worlds * kGtSlots), pref(worlds);
+  for (int w = 0; w < worlds; ++w) {
+    TurbineSteadyState(p, 0.3 + 0.6 * (w % 29) / 28.0, gt.data() + w * kGtSlots);
+    pref[static_cast<size_t>(w)] = 0.3 + 0.6 * ((w + 7) % 29) / 28.0;
+  }
+  std::vector<double> gt_cpu = gt, gt_gpu = gt;
+  for (int step = 0; step < 120; ++step) {
+    TurbineStepBatchCpu(p, {worlds, gt_cpu.data(), pref.data()}, 1.0, 4);
+    REQUIRE(TurbineStepBatchCuda(p, {worlds, gt_gpu.data(), pref.data()}, 1.0, 4, &error));
+  }
+  for (size_t i = 0; i < gt_cpu.size(); ++i)
+    CHECK(gt_gpu[i] == Approx(gt_cpu[i]).epsilon(1e-9).margin(1e-9));
 }
 
 }  // namespace
