@@ -63,7 +63,7 @@ int main() {
   // 2. Real runs: the default scenario for 30 simulated days x 16 seeds, 1 vs 2 jobs.
   std::ofstream(dir / "real_sweep.yaml")
       << "ftwin_sweep: 1\nname: real\nscenario: " FTWIN_SOURCE_DIR
-         "/scenarios/default.yaml\nseeds: {start: 0, count: 16}\n"
+         "/scenarios/building.yaml\nseeds: {start: 0, count: 16}\n"
          "grid:\n  run.duration: [30d]\n  run.worlds: [8]\n";
   std::vector<double> one, two;
   for (int repeat = 0; repeat < 3; ++repeat) {
@@ -81,7 +81,7 @@ int main() {
   RunOverrides overrides;
   overrides.num_worlds = 8;
   const LoadedScenario scenario =
-      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/building.yaml", registry, overrides);
   const int64_t ticks = scenario.model->run().duration_ns / scenario.model->run().dt_ns;
   std::vector<double> plain, recorded;
   for (int repeat = 0; repeat < 3; ++repeat) {

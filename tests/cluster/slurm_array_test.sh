@@ -84,7 +84,7 @@ sinfo -h -o '%T' | grep -qE 'idle|mixed' || { echo "slurm did not come up"; cat 
 cat > "$work/sweep.yaml" <<SWEEP
 ftwin_sweep: 1
 name: slurm-test
-scenario: $source_dir/scenarios/default.yaml
+scenario: $source_dir/scenarios/building.yaml
 seeds: [1, 2]
 grid:
   blocks.heater.kp: [1000, 4000, 16000]

@@ -45,7 +45,7 @@ TEST_CASE("Stepping the default scenario allocates nothing", "[simulator]") {
   for (int threads : {1, 2}) {
     overrides.num_threads = threads;
     const LoadedScenario scenario =
-        LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
+        LoadScenario(FTWIN_SOURCE_DIR "/scenarios/building.yaml", registry, overrides);
     Simulator simulator(scenario.model);
     simulator.Step(100);  // warm-up
     g_allocations = 0;

@@ -36,7 +36,7 @@ fs::path WriteSweep(const fs::path& dir, const std::string& extra = "") {
   const fs::path file = dir / "sweep.yaml";
   std::ofstream(file)
       << "ftwin_sweep: 1\nname: test\nscenario: " FTWIN_SOURCE_DIR
-         "/scenarios/default.yaml\n"
+         "/scenarios/building.yaml\n"
          "seeds: [5, 6]\n"
          "grid:\n  blocks.heater.kp: [1000, 3000, 9000]\n  run.duration: [6h]\n"
          "random:\n  count: 2\n  seed: 4\n  params:\n"
@@ -111,7 +111,7 @@ TEST_CASE("Controller choices multiply the points and override last", "[batch]")
   CHECK(rows.at("r000002").find("\"blocks.heater.kp\":\"200\"") != std::string::npos);
   // An unknown path in a controller choice is rejected like any other.
   std::ofstream(dir / "bad.yaml") << "ftwin_sweep: 1\nname: b\nscenario: " FTWIN_SOURCE_DIR
-                                     "/scenarios/default.yaml\ncontrollers:\n  x: {blocks.cooler.kp: 1}\n";
+                                     "/scenarios/building.yaml\ncontrollers:\n  x: {blocks.cooler.kp: 1}\n";
   CHECK_THAT(ErrorsOf(dir / "bad.yaml"), Catch::Contains("controllers.x") && Catch::Contains("no block 'cooler'"));
   fs::remove_all(dir);
 }
@@ -168,7 +168,7 @@ TEST_CASE("Bad sweeps are rejected with file, line and key", "[batch]") {
              Catch::Contains("expected a distribution"));
   CHECK_THAT(with("seeds: [5, 6]", "seeds: [5, -6]"),
              Catch::Contains("non-negative integer seeds"));
-  CHECK_THAT(with("default.yaml", "nosuch.yaml"),
+  CHECK_THAT(with("building.yaml", "nosuch.yaml"),
              Catch::Contains("scenario") && Catch::Contains("expected an existing file"));
   fs::remove_all(dir);
 }

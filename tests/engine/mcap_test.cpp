@@ -161,7 +161,7 @@ TEST_CASE("A recorded run with commands replays bit-exactly; a tampered one does
   overrides.num_worlds = 3;
   overrides.num_threads = 2;
   LoadedScenario loaded =
-      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/default.yaml", registry, overrides);
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/building.yaml", registry, overrides);
   const fs::path file = TempFile("run.mcap");
   {
     Simulator simulator(loaded.model);

@@ -50,7 +50,7 @@ std::string ReadFile(const std::filesystem::path& path) {
   return text.str();
 }
 
-const std::string kDefault = std::string(FTWIN_SOURCE_DIR) + "/scenarios/default.yaml";
+const std::string kDefault = std::string(FTWIN_SOURCE_DIR) + "/scenarios/building.yaml";
 
 TEST_CASE("ftwin --version names the version and the CUDA build", "[cli]") {
   const Result result = Run("--version");
