@@ -76,6 +76,10 @@ struct KpiDesc {
 struct DeclareContext {
   int64_t dt_ns = 0;  ///< engine tick length
   double dt_s = 0.0;
+  /// The period the scenario asked for (its generic `period` key; 1 when absent). A block that
+  /// precomputes its discretisation must use period_s, not dt_s.
+  int64_t period_ticks = 1;
+  double period_s = 0.0;
   int num_worlds = 1;
 };
 

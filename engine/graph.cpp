@@ -164,18 +164,17 @@ int GraphBuilder::AddBlock(std::unique_ptr<Block> block, SourceLocation location
   DeclareContext context;
   context.dt_ns = model_->run_.dt_ns;
   context.dt_s = NsToSeconds(model_->run_.dt_ns);
+  context.period_ticks = std::max<int64_t>(1, period_ticks);
+  context.period_s = context.dt_s * static_cast<double>(context.period_ticks);
+  model_->bindings_.back().period_ticks = context.period_ticks;
   context.num_worlds = model_->run_.num_worlds;
   BlockDeclaration declaration(this, index);
   model_->blocks_.back()->Declare(context, declaration);
-  BlockBinding& declared = model_->bindings_.back();
-  if (period_ticks > 0) {
-    if (declared.period_ticks == 1)
-      declared.period_ticks = period_ticks;
-    else if (declared.period_ticks != period_ticks)
-      AddError(declared.location, name + ".period", std::to_string(period_ticks) + " ticks",
-               "expected the period the block chose itself (" +
-                   std::to_string(declared.period_ticks) + " ticks)");
-  }
+  const BlockBinding& declared = model_->bindings_.back();
+  if (period_ticks > 0 && declared.period_ticks != period_ticks)
+    AddError(declared.location, name + ".period", std::to_string(period_ticks) + " ticks",
+             "expected the period the block chose itself (" +
+                 std::to_string(declared.period_ticks) + " ticks)");
   return index;
 }
 

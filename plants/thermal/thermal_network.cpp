@@ -117,12 +117,13 @@ std::unique_ptr<Block> ThermalNetworkBlock::FromParams(const std::string& name,
 
 void ThermalNetworkBlock::Declare(const DeclareContext& context, BlockDeclaration& declaration) {
   const int n = static_cast<int>(config_.nodes.size());
-  Discretise(a_, b_, context.dt_s, &phi_, &gamma_);
+  Discretise(a_, b_, context.period_s, &phi_, &gamma_);  // exact over one run of the block
   phi_row_major_.assign(static_cast<size_t>(n * n), 0.0);
   gamma_row_major_.assign(static_cast<size_t>(n * (n + 1)), 0.0);
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < n; ++j) phi_row_major_[static_cast<size_t>(i * n + j)] = phi_(i, j);
-    for (int j = 0; j <= n; ++j) gamma_row_major_[static_cast<size_t>(i * (n + 1) + j)] = gamma_(i, j);
+    for (int j = 0; j <= n; ++j)
+      gamma_row_major_[static_cast<size_t>(i * (n + 1) + j)] = gamma_(i, j);
   }
   in_ambient_ =
       declaration.AddInput({.name = "ambient_K", .unit = "K", .doc = "ambient temperature"});

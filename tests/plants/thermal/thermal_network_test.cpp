@@ -7,10 +7,10 @@
 
 #include "engine/rng.h"
 #include "engine/scenario.h"
-#include "gpu/cuda_device.h"
-#include "plants/thermal/thermal_batch.h"
 #include "engine/simulator.h"
+#include "gpu/cuda_device.h"
 #include "plants/register.h"
+#include "plants/thermal/thermal_batch.h"
 
 namespace ftwin {
 namespace {
@@ -43,6 +43,38 @@ connections:
   const FieldId temp = model->schema().Find("mass.temp_K");
   for (int step = 0; step < 5; ++step) {
     simulator.Step(1000);
+    const double t = simulator.time_s();
+    const double expected = Ta + P / g + (T0 - Ta - P / g) * std::exp(-g * t / C);
+    CHECK(simulator.state().World<double>(temp, 0)[0] == Approx(expected).epsilon(1e-12));
+  }
+}
+
+TEST_CASE(
+    "A thermal network running at a period is exact over that period (bug: discretised "
+    "with the tick)",
+    "[thermal]") {
+  // Same analytic step response, but the block runs every 10 ticks of 0.7 s (generic `period`).
+  const double C = 5.0e5, g = 40.0, Ta = 275.0, P = 1200.0, T0 = 300.0;
+  const auto model = Load(R"(ftwin: 1
+name: rc
+run: {dt: 700ms, duration: 7h}
+blocks:
+  - {name: ambient, type: signal_source, unit: K, value: 275.0}
+  - {name: power, type: signal_source, unit: W, value: 1200.0}
+  - name: mass
+    type: thermal_network
+    period: 7s
+    nodes: [{name: m, capacitance_J_per_K: 5.0e5, ambient_conductance_W_per_K: 40.0, initial_temp_K: 300.0}]
+    heat_inputs: [m]
+connections:
+  - [ambient.value, mass.ambient_K]
+  - [power.value, mass.heat_m_W]
+)");
+  REQUIRE(model->binding(model->FindBlock("mass")).period_ticks == 10);
+  Simulator simulator(model);
+  const FieldId temp = model->schema().Find("mass.temp_K");
+  for (int step = 0; step < 5; ++step) {
+    simulator.Step(10000);
     const double t = simulator.time_s();
     const double expected = Ta + P / g + (T0 - Ta - P / g) * std::exp(-g * t / C);
     CHECK(simulator.state().World<double>(temp, 0)[0] == Approx(expected).epsilon(1e-12));
@@ -134,7 +166,8 @@ struct ThreeNodeNetwork {
   ThreeNodeNetwork() {
     Eigen::MatrixXd a = Eigen::MatrixXd::Zero(3, 3), b = Eigen::MatrixXd::Zero(3, 4);
     const double g01 = 200.0, g12 = 500.0;
-    const double l[3][3] = {{g01 + 30.0, -g01, 0.0}, {-g01, g01 + g12, -g12}, {0.0, -g12, g12 + 120.0}};
+    const double l[3][3] = {
+        {g01 + 30.0, -g01, 0.0}, {-g01, g01 + g12, -g12}, {0.0, -g12, g12 + 120.0}};
     for (int i = 0; i < 3; ++i) {
       for (int j = 0; j < 3; ++j) a(i, j) = -l[i][j] / capacitance[static_cast<size_t>(i)];
       b(i, 0) = conductance[static_cast<size_t>(i)] / capacitance[static_cast<size_t>(i)];
@@ -157,15 +190,19 @@ TEST_CASE("The batched CPU driver equals stepping each world alone", "[thermal]"
   const CounterRng rng{5, 0, 0};
   for (int w = 0; w < worlds; ++w) {
     inputs[static_cast<size_t>(w * 4)] = 260.0 + 30.0 * rng.Uniform(static_cast<uint64_t>(w));
-    for (int i = 1; i < 4; ++i) inputs[static_cast<size_t>(w * 4 + i)] = 1000.0 * rng.Uniform(static_cast<uint64_t>(w), 1) * i;
+    for (int i = 1; i < 4; ++i)
+      inputs[static_cast<size_t>(w * 4 + i)] =
+          1000.0 * rng.Uniform(static_cast<uint64_t>(w), 1) * i;
     for (int i = 0; i < 3; ++i) temps[static_cast<size_t>(w * 3 + i)] = 280.0 + i + w * 0.01;
   }
   std::vector<double> single = temps;
-  ThermalStepBatchCpu(network.model, {worlds, inputs.data(), temps.data(), stored.data(), loss.data()});
+  ThermalStepBatchCpu(network.model,
+                      {worlds, inputs.data(), temps.data(), stored.data(), loss.data()});
   for (int w = 0; w < worlds; w += 97) {
     double change, loss_w;
     ThermalStep(network.model, inputs.data() + w * 4, single.data() + w * 3, &change, &loss_w);
-    for (int i = 0; i < 3; ++i) CHECK(single[static_cast<size_t>(w * 3 + i)] == temps[static_cast<size_t>(w * 3 + i)]);
+    for (int i = 0; i < 3; ++i)
+      CHECK(single[static_cast<size_t>(w * 3 + i)] == temps[static_cast<size_t>(w * 3 + i)]);
     CHECK(change == stored[static_cast<size_t>(w)]);
   }
 }
@@ -188,12 +225,16 @@ TEST_CASE("CUDA thermal driver matches the CPU driver", "[gpu]") {
                       cpu_loss(worlds), gpu_loss(worlds);
   std::string error;
   for (int step = 0; step < 100; ++step) {
-    ThermalStepBatchCpu(network.model, {worlds, inputs.data(), cpu_temps.data(), cpu_stored.data(), cpu_loss.data()});
-    REQUIRE(ThermalStepBatchCuda(network.model, {worlds, inputs.data(), gpu_temps.data(), gpu_stored.data(), gpu_loss.data()}, &error));
+    ThermalStepBatchCpu(network.model, {worlds, inputs.data(), cpu_temps.data(), cpu_stored.data(),
+                                        cpu_loss.data()});
+    REQUIRE(ThermalStepBatchCuda(
+        network.model,
+        {worlds, inputs.data(), gpu_temps.data(), gpu_stored.data(), gpu_loss.data()}, &error));
   }
   // nvcc contracts a*b+c into fused multiply-adds, g++ does not: agreement to rounding, stated
   // as 1e-12 relative on temperatures after 100 steps.
-  for (size_t i = 0; i < cpu_temps.size(); ++i) CHECK(gpu_temps[i] == Approx(cpu_temps[i]).epsilon(1e-12));
+  for (size_t i = 0; i < cpu_temps.size(); ++i)
+    CHECK(gpu_temps[i] == Approx(cpu_temps[i]).epsilon(1e-12));
 }
 
 }  // namespace
