@@ -708,13 +708,13 @@ struct BridgeServer::Impl {
       return;
     }
     static const std::set<std::string> kOps = {"hello", "subscribe", "reset",    "step",
-                                               "set",   "get",       "snapshot", "fault",
-                                               "pause", "resume",    "close"};
+                                               "set",   "get",       "snapshot", "kpis",
+                                               "fault", "pause",     "resume",   "close"};
     if (!kOps.count(op)) {
       ReplyError(request, ErrorCode::kUnknownOp,
                  "unknown op '" + op +
-                     "' (expected hello, subscribe, reset, step, set, get, snapshot, fault, "
-                     "pause, resume or close)");
+                     "' (expected hello, subscribe, reset, step, set, get, snapshot, kpis, "
+                     "fault, pause, resume or close)");
       return;
     }
     auto client_it = clients.find(request.routing_id);
@@ -724,6 +724,7 @@ struct BridgeServer::Impl {
       if (op == "hello") return Hello(request);
       if (op == "snapshot") return Snapshot(request);
       if (op == "get") return Get(request);
+      if (op == "kpis") return Kpis(request);
       if (!client) {
         ReplyError(request, ErrorCode::kNeedHello,
                    "'" + op + "' needs a hello from this client first");
@@ -1187,6 +1188,26 @@ struct BridgeServer::Impl {
     reply["worlds"] = {begin, end};
     if (request.header.contains("id")) reply["id"] = request.header["id"];
     Reply(request.routing_id, request.delimiter, std::move(reply), fields, begin, end);
+  }
+
+  // The KPIs of the current episode so far, as `ftwin run` prints them at the end.
+  void Kpis(Request& request) {
+    Json list = Json::array();
+    for (const KpiEntry& entry : simulator->ComputeKpis()) {
+      Json per_world = Json::array();
+      for (double value : entry.per_world)
+        per_world.push_back(std::isfinite(value) ? Json(value) : Json());
+      list.push_back({{"name", entry.block + "." + entry.desc.name},
+                      {"unit", entry.desc.unit},
+                      {"aggregation", KpiAggregationName(entry.desc.across_worlds)},
+                      {"value", std::isfinite(entry.aggregate) ? Json(entry.aggregate) : Json()},
+                      {"per_world", per_world}});
+    }
+    Json reply = TickHeader();
+    reply["ok"] = true;
+    reply["kpis"] = std::move(list);
+    if (request.header.contains("id")) reply["id"] = request.header["id"];
+    Reply(request.routing_id, request.delimiter, std::move(reply));
   }
 
   // Clone pattern: the whole observable state at this tick plus the sequence number each topic

@@ -164,6 +164,13 @@ TEST_CASE("Lockstep steps with actions match the in-process simulation bit for b
   reference.Step(50);
   CHECK(second.header["tick"] == 80);
   CHECK(Doubles(second.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
+  // The KPIs over the wire are the simulation's own.
+  const Message kpis = client.Request({{"op", "kpis"}});
+  REQUIRE(kpis.ok());
+  std::map<std::string, double> by_name;
+  for (const Json& kpi : kpis.header["kpis"]) by_name[kpi["name"]] = kpi["value"].get<double>();
+  for (const KpiEntry& entry : reference.ComputeKpis())
+    CHECK(by_name.at(entry.block + "." + entry.desc.name) == entry.aggregate);
   CHECK(fixture.Stop() == reference.state().Hash());
 }
 

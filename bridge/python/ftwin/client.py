@@ -224,6 +224,11 @@ class Client:
         extra = {"worlds": list(worlds)} if worlds is not None else {}
         return self.request("get", fields=list(fields), **extra)
 
+    def kpis(self) -> Dict[str, float]:
+        """The episode's KPIs so far by "<block>.<kpi>" (aggregated across worlds)."""
+        reply = self.request("kpis")
+        return {k["name"]: (float("nan") if k["value"] is None else k["value"]) for k in reply.header["kpis"]}
+
     def snapshot(self, worlds: Optional[Sequence[int]] = None, engine: bool = False) -> Reply:
         extra: Dict[str, Any] = {"engine": engine}
         if worlds is not None:
