@@ -423,7 +423,30 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                     .upper = 5,
                                     .default_value = config_.conveyor_speed_m_per_s}},
                           .doc = "conveyor belt speed"});
-  declaration.AddCommand({.verb = "release", .doc = "unclamp and release the body now"});
+  declaration.AddCommand(
+      {.verb = "release", .doc = "unclamp and release the body now (robots abort to home)"});
+  std::vector<ArgDesc> joint_args = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}};
+  for (int i = 0; i < 6; ++i)
+    joint_args.push_back({.name = "q" + std::to_string(i + 1),
+                          .unit = "rad",
+                          .lower = -7,
+                          .upper = 7,
+                          .doc = "joint target (joints beyond the arm's are ignored)"});
+  declaration.AddCommand({.verb = "move_joints",
+                          .args = joint_args,
+                          .doc = "external control: joint move of a robot whose program is 0 "
+                                 "(targets clamped to the joint limits)"});
+  declaration.AddCommand(
+      {.verb = "move_tcp",
+       .args = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0},
+                {.name = "x", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "y", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "z", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "rx", .unit = "rad", .lower = -4, .upper = 4},
+                {.name = "ry", .unit = "rad", .lower = -4, .upper = 4},
+                {.name = "rz", .unit = "rad", .lower = -4, .upper = 4}},
+       .doc = "external control: move the TCP of a robot whose program is 0 to a cell-frame pose "
+              "(rotation vector); unreachable targets are rejected and counted"});
   declaration.AddFault({.name = "encoder_failure",
                         .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}},
                         .doc = "a joint encoder of the robot fails: category 0 stop, robot out"});
@@ -472,6 +495,10 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   declaration.AddKpi({.name = "interlock_wait_s",
                       .unit = "s",
                       .doc = "robot time spent waiting for a shared zone"});
+  declaration.AddKpi({.name = "rejected_targets",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "external move commands rejected (robot busy or pose unreachable)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -672,8 +699,13 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
           break;
       }
     }
-    if (st[kPhase] == kMoving || st[kPhase] == kWelding) rf[kBusyS] += dt;
-    if (!(faulted || st[kPhase] == kDone)) all_done = false;
+    if (!faulted && st[kPhase] == kExternal) {
+      rf[kPathTime] += rf[kOverride] * dt;
+      if (rf[kPathTime] >= rf[kMoveDuration]) st[kPhase] = kDone;
+    }
+    if (st[kPhase] == kMoving || st[kPhase] == kWelding || st[kPhase] == kExternal)
+      rf[kBusyS] += dt;
+    if (!(faulted || st[kPhase] == kDone || st[kPhase] == kExternal)) all_done = false;
 
     // Reference and computed-torque servo (or brakes).
     PathProfile profile;
@@ -843,12 +875,92 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
         }
         counts[kStationPhase] = kUnclamping;
         cell[kStationTimer] = 0.0;
+        // Robots still in their program abort and return home (the last program step).
+        for (size_t r = 0; r < config_.robots.size(); ++r) {
+          int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+          if (st[kFaulted] != 0 || st[kPhase] == kDone || st[kPhase] == kExternal) continue;
+          const Robot& robot = config_.robots[r];
+          int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
+          if (st[kZoneHeld] >= 0 && zone_owner[st[kZoneHeld]] == static_cast<int64_t>(r))
+            zone_owner[st[kZoneHeld]] = -1;
+          st[kZoneHeld] = -1;
+          st[kSegmentZone] = -1;
+          st[kStep] = static_cast<int64_t>(robot.program.size()) - 1;
+          StartMoveFromReference(static_cast<int>(r), io, robot.home);
+          st[kPhase] = kMoving;
+        }
       }
+      break;
+    }
+    case 4:
+    case 5: {
+      const int r = static_cast<int>(args[0]);
+      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+      int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+      if (st[kProgram] != 0 || st[kFaulted] != 0 ||
+          !(st[kPhase] == kDone || st[kPhase] == kExternal)) {
+        ++io.Field<int64_t>(counts_)[kRejectedTargets];
+        break;
+      }
+      const int off = dof_offset_[static_cast<size_t>(r)];
+      ArmVector goal = ArmVector::Zero();
+      for (int i = 0; i < robot.arm.dof; ++i) goal(i) = io.Field(to_)[off + i];
+      if (command == 4) {
+        for (int i = 0; i < robot.arm.dof && i < 6; ++i) goal(i) = args[static_cast<size_t>(1 + i)];
+      } else {
+        ArmPose target;
+        const Eigen::Vector3d rotation(args[4], args[5], args[6]);
+        const double angle = rotation.norm();
+        target.R =
+            angle > 0 ? ArmAxisRotation(rotation / angle, angle) : Eigen::Matrix3d::Identity();
+        target.p = Eigen::Vector3d(args[1], args[2], args[3]);
+        ArmIkOptions ik;
+        ik.max_iterations = 500;
+        if (!ArmInverseKinematics(robot.arm, robot.base.Inverse() * target, robot.home, &goal, ik)
+                 .converged) {
+          ++io.Field<int64_t>(counts_)[kRejectedTargets];
+          break;
+        }
+      }
+      StartMoveFromReference(r, io, goal);
+      st[kPhase] = kExternal;
       break;
     }
     default:
       break;
   }
+}
+
+void RobotCellBlock::StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const {
+  const Robot& robot = config_.robots[static_cast<size_t>(r)];
+  const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
+  double* rf = io.Field(robot_) + r * kRobotSlots;
+  double* from = io.Field(from_) + off;
+  double* to = io.Field(to_) + off;
+  PathProfile profile;
+  profile.duration_s = rf[kMoveDuration];
+  profile.accel_time_s = rf[kMoveAccelTime];
+  profile.peak_rate = rf[kMovePeak];
+  profile.accel = rf[kMoveAccel];
+  ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
+  for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
+  ArmVector reference, unused_v, unused_a;
+  SampleJointMove(profile, q0, q1, rf[kPathTime], 1.0, &reference, &unused_v, &unused_a);
+  // A move interrupted mid-way restarts from where its reference stands (velocity is lost to
+  // the servo; interruptions are rare events: release, external commands).
+  ArmVector target = ArmVector::Zero();
+  for (int i = 0; i < n; ++i) {
+    target(i) = std::clamp(goal(i), robot.arm.lower[i], robot.arm.upper[i]);
+    from[i] = reference(i);
+    to[i] = target(i);
+  }
+  const PathProfile next =
+      PlanJointMove(reference, target, robot.arm.max_velocity, robot.max_accel, n);
+  rf[kPathTime] = 0.0;
+  rf[kMoveDuration] = next.duration_s;
+  rf[kMoveAccelTime] = next.accel_time_s;
+  rf[kMovePeak] = next.peak_rate;
+  rf[kMoveAccel] = next.accel;
 }
 
 void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
@@ -903,6 +1015,7 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
   kpis[9] = static_cast<double>(counts[kCollisions]);
   kpis[10] = cell[kSafetyStopS];
   kpis[11] = cell[kInterlockWaitS];
+  kpis[12] = static_cast<double>(counts[kRejectedTargets]);
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {

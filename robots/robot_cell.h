@@ -114,7 +114,7 @@ class RobotCellBlock final : public Block {
     kWeldOk,
     kStateSlots
   };
-  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4 };
+  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4, kExternal = 5 };
   // Cell floats.
   enum CellSlot {
     kBodyX,
@@ -142,6 +142,7 @@ class RobotCellBlock final : public Block {
     kJam,
     kSafety,
     kCycles,
+    kRejectedTargets,
     kCellCounts
   };
   enum StationPhase {
@@ -160,7 +161,8 @@ class RobotCellBlock final : public Block {
   FieldId counts_field() const { return counts_; }
 
  private:
-  void ServoRobot(int r, const TickInfo& tick, BlockIo& io, ArmVector* tau) const;
+  /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
+  void StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const;
   Config config_;
   int total_dof_ = 0;
   std::vector<int> dof_offset_;

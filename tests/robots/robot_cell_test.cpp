@@ -424,3 +424,49 @@ TEST_CASE("A Cartesian linear move keeps the tool on the straight line", "[robot
 }
 
 }  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("An external controller moves a robot by joint and TCP targets", "[robots]") {
+  const auto model =
+      LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
+  Simulator simulator(model);
+  const RobotCellBlock& cell = Cell(*model);
+  const double* q = simulator.state().World<double>(cell.q_field(), 0);
+  // While the weld program owns the robot, external targets are rejected.
+  REQUIRE(simulator.Submit({.tick = 0,
+                            .target = "cell/move_joints",
+                            .values = {0, 0.5, -1.5, 1.5, -1.5, -1.5, 0}}) == "");
+  simulator.Step(1);
+  CHECK(Kpi(simulator, "rejected_targets") == 1);
+  REQUIRE(simulator.Submit({.tick = 1, .target = "cell/select_program", .values = {0, 0}}) == "");
+  REQUIRE(simulator.Submit({.tick = 2,
+                            .target = "cell/move_joints",
+                            .values = {0, 0.5, -1.5, 1.5, -1.5, -1.5, 0}}) == "");
+  simulator.Step(3000);
+  const double expected[] = {0.5, -1.5, 1.5, -1.5, -1.5, 0};
+  for (int i = 0; i < 6; ++i) CHECK(q[i] == Approx(expected[i]).margin(1e-4));
+  // A TCP pose in the cell frame: pointing along +y at (0.1, -0.35, 0.45).
+  const Eigen::Matrix3d R =
+      (Eigen::AngleAxisd(-1.5707963267948966, Eigen::Vector3d::UnitX())).toRotationMatrix();
+  const Eigen::AngleAxisd rotation(R);
+  const Eigen::Vector3d rv = rotation.axis() * rotation.angle();
+  REQUIRE(simulator.Submit({.tick = simulator.tick(),
+                            .target = "cell/move_tcp",
+                            .values = {0, 0.1, -0.35, 0.45, rv.x(), rv.y(), rv.z()}}) == "");
+  simulator.Step(3000);
+  const RobotCellBlock::Robot& robot = cell.config().robots[0];
+  ArmVector qv = ArmVector::Zero();
+  for (int i = 0; i < 6; ++i) qv(i) = q[i];
+  const ArmPose tcp = robot.base * ArmToolPose(robot.arm, qv);
+  CHECK((tcp.p - Eigen::Vector3d(0.1, -0.35, 0.45)).norm() < 1e-4);
+  CHECK(ArmRotationLog(tcp.R * R.transpose()).norm() < 1e-3);
+  // Out of reach: rejected, the robot stays.
+  REQUIRE(simulator.Submit({.tick = simulator.tick(),
+                            .target = "cell/move_tcp",
+                            .values = {0, 3.0, 3.0, 0.45, rv.x(), rv.y(), rv.z()}}) == "");
+  simulator.Step(10);
+  CHECK(Kpi(simulator, "rejected_targets") == 2);
+}
+
+}  // namespace ftwin
