@@ -219,16 +219,38 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
                          static_cast<size_t>(dof), false);
     robot.link_radius_m = entry.Number("link_radius_m", 0.2, NumberRange::Positive("m"));
     ParamReader tool = entry.Child("tool");
-    const double tool_mass = tool.Number("mass_kg", 0.0, NumberRange::NonNegative("kg"));
+    // Presets (robots/data/tools.yaml) give the defaults; explicit keys override them.
+    double preset_mass = 0.0, preset_inertia = 0.0;
+    std::vector<double> preset_com(3, 0.0), preset_xyz(3, 0.0), preset_rpy(3, 0.0);
+    const std::string preset = tool.String("preset", "");
+    if (!preset.empty()) {
+      const std::string file = std::string(FTWIN_ROBOTS_DATA_DIR) + "/tools.yaml";
+      const YAML::Node presets = YAML::LoadFile(file);
+      if (!presets[preset]) {
+        std::string names;
+        for (const auto& item : presets) names += (names.empty() ? "" : ", ") + item.first.Scalar();
+        tool.Error("preset", preset, "expected one of " + names + " (" + file + ")");
+      } else {
+        const YAML::Node p = presets[preset];
+        preset_mass = p["mass_kg"].as<double>();
+        preset_inertia = p["inertia_kg_m2"].as<double>();
+        preset_com = p["com_m"].as<std::vector<double>>();
+        preset_xyz = p["tcp_xyz_m"].as<std::vector<double>>();
+        preset_rpy = p["tcp_rpy_rad"].as<std::vector<double>>();
+      }
+    }
+    const double tool_mass = tool.Number("mass_kg", preset_mass, NumberRange::NonNegative("kg"));
     const Eigen::Vector3d tool_com =
-        Vec3(tool.NumberList("com_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
-    const Eigen::Vector3d tcp_xyz = Vec3(
-        tool.NumberList("tcp_xyz_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
+        Vec3(tool.NumberList("com_m", NumberRange::Any("m"), 3, 3, false),
+             Vec3(preset_com, Eigen::Vector3d::Zero()));
+    const Eigen::Vector3d tcp_xyz =
+        Vec3(tool.NumberList("tcp_xyz_m", NumberRange::Any("m"), 3, 3, false),
+             Vec3(preset_xyz, Eigen::Vector3d::Zero()));
     const Eigen::Vector3d tcp_rpy =
         Vec3(tool.NumberList("tcp_rpy_rad", NumberRange::Any("rad"), 3, 3, false),
-             Eigen::Vector3d::Zero());
+             Vec3(preset_rpy, Eigen::Vector3d::Zero()));
     const double tool_inertia =
-        tool.Number("inertia_kg_m2", 0.0, NumberRange::NonNegative("kg m^2"));
+        tool.Number("inertia_kg_m2", preset_inertia, NumberRange::NonNegative("kg m^2"));
     tool.Finish();
     std::vector<ParamReader> spots = entry.ChildList("spots");
     for (ParamReader& spot_reader : spots) {

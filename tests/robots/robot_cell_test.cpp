@@ -85,7 +85,7 @@ TEST_CASE("The conveyor delivers a body after length / speed", "[robots]") {
   CHECK(std::abs(simulator.time_s() - 2.0 / 0.5) <= 1e-3 + 1e-12);
 }
 
-TEST_CASE("A cell welds every spot of every body within tolerance", "[robots]") {
+TEST_CASE("A cell welds every spot of every body within tolerance", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   Simulator simulator(model);
@@ -99,7 +99,7 @@ TEST_CASE("A cell welds every spot of every body within tolerance", "[robots]") 
   CHECK(Kpi(simulator, "energy_J") > 0);
 }
 
-TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robots]") {
+TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robots][slow]") {
   // Wear 0.3 mm per weld and a 1 mm tolerance: welds 1-4 (wear 0, 0.3, 0.6, 0.9 mm) pass as long
   // as the servo tracks to better than 0.1 mm, welds 5 and later (>= 1.2 mm) fail.
   const auto model = LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots), "30s") +
@@ -115,7 +115,8 @@ TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robot
   CHECK(good == 4.0);
 }
 
-TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time", "[robots]") {
+TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time",
+          "[robots][slow]") {
   const std::string zone_spots =
       "          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0], zone: middle}\n"
       "          - {position_m: [0.0, -0.3, 0.52], direction: [0, 1, 0], zone: middle}\n";
@@ -148,7 +149,7 @@ TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time
 }
 
 TEST_CASE("A person entering the protective zone stops the robots within the stop time",
-          "[robots]") {
+          "[robots][slow]") {
   for (int category : {1, 2}) {
     // Visitor: 4 m away at 6 s, walking in at 1.6 m/s, crosses the 1.5 m stop distance at
     // 6 + 2.5 / 1.6 = 7.5625 s, reaches 0.5 m at 6 + 3.5 / 1.6 s, stays 3 s, leaves across
@@ -185,7 +186,7 @@ TEST_CASE("A person entering the protective zone stops the robots within the sto
   }
 }
 
-TEST_CASE("Snapshot and restore of the weld cell are exact", "[robots][determinism]") {
+TEST_CASE("Snapshot and restore of the 4-robot weld cell are exact", "[robots][slow]") {
   const auto model =
       LoadScenario(std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml",
                    Registry(), {.duration_ns = 20'000'000'000})
@@ -278,7 +279,7 @@ TEST_CASE("Joint moves respect velocity and acceleration limits and end on targe
 
 namespace ftwin {
 
-TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[robots]") {
+TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[robots][slow]") {
   const std::string robot = Ur5e("r1", 0.0, kThreeSpots);
   SECTION("a 2 s conveyor jam delays the arrival by 2 s") {
     const auto model =
@@ -329,7 +330,7 @@ TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[rob
   }
 }
 
-TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[robots]") {
+TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   SECTION("conveyor speed") {
@@ -358,7 +359,7 @@ TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[
   }
 }
 
-TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots]") {
+TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   Simulator simulator(model);
@@ -374,25 +375,47 @@ TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots]
   CHECK(lowest >= 350.0);  // never below the controller's standby draw
 }
 
-TEST_CASE("The weld cell is bit-identical across thread counts", "[robots][determinism]") {
-  const auto path = std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
-  auto hash = [&](int threads) {
-    const auto model =
-        LoadScenario(path, Registry(),
-                     {.duration_ns = 5'000'000'000, .num_worlds = 3, .num_threads = threads})
-            .model;
-    Simulator simulator(model);
-    simulator.Step(5000);
-    return simulator.state().Hash();
+TEST_CASE("A small cell is bit-identical across thread counts and after restore",
+          "[robots][determinism]") {
+  // Cheap enough for the sanitizer run: one UR5e, a fast belt and a short clamp, so the arm is
+  // moving within half a second.
+  const std::string text = MiniCell("    clamp_time: 100ms\n", Ur5e("r1", 0.0, kThreeSpots), "3s");
+  auto model_for = [&](int threads) {
+    return LoadScenarioText(text, "mini.yaml", Registry(),
+                            {.num_worlds = 2, .num_threads = threads})
+        .model;
   };
-  CHECK(hash(1) == hash(2));
+  auto start = [](Simulator& simulator) {
+    // World 1 gets a faster belt, so the worlds differ.
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/conveyor_speed", .values = {5.0}}) == "");
+    REQUIRE(simulator.Submit(
+                {.tick = 0, .world = 1, .target = "cell/conveyor_speed", .values = {4.0}}) == "");
+  };
+  const auto model = model_for(1);
+  Simulator simulator(model);
+  start(simulator);
+  simulator.Step(900);
+  const double* qd = simulator.state().World<double>(Cell(*model).qd_field(), 0);
+  double fastest = 0;
+  for (int i = 0; i < 6; ++i) fastest = std::max(fastest, std::abs(qd[i]));
+  REQUIRE(fastest > 0.05);  // snapshot with the multibody in motion
+  const std::vector<uint8_t> snapshot = simulator.Snapshot();
+  simulator.Step(300);
+  const uint64_t continued = simulator.state().Hash();
+  simulator.Restore(snapshot);
+  simulator.Step(300);
+  CHECK(simulator.state().Hash() == continued);
+  Simulator threaded(model_for(2));
+  start(threaded);
+  threaded.Step(1200);
+  CHECK(threaded.state().Hash() == continued);
 }
 
 }  // namespace ftwin
 
 namespace ftwin {
 
-TEST_CASE("A Cartesian linear move keeps the tool on the straight line", "[robots]") {
+TEST_CASE("A Cartesian linear move keeps the tool on the straight line", "[robots][slow]") {
   const ArmModel arm =
       RobotModel::FromUrdfFile(std::string(FTWIN_ROBOTS_DATA_DIR) + "/ur5e.urdf").arm();
   ArmVector q = ArmVector::Zero();
@@ -427,7 +450,7 @@ TEST_CASE("A Cartesian linear move keeps the tool on the straight line", "[robot
 
 namespace ftwin {
 
-TEST_CASE("An external controller moves a robot by joint and TCP targets", "[robots]") {
+TEST_CASE("An external controller moves a robot by joint and TCP targets", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   Simulator simulator(model);
