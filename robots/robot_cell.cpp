@@ -175,6 +175,27 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
                     "expected less than start_distance_m");
     visitor.Finish();
   }
+  if (params.Has("agv")) {
+    ParamReader agv = params.Child("agv");
+    c.agv_enabled = true;
+    const std::vector<double> pickup =
+        agv.NumberList("pickup_xy_m", NumberRange::Any("m"), 2, 2, false);
+    const std::vector<double> dropoff =
+        agv.NumberList("dropoff_xy_m", NumberRange::Any("m"), 2, 2, false);
+    if (pickup.size() == 2) c.agv_pickup_xy[0] = pickup[0], c.agv_pickup_xy[1] = pickup[1];
+    if (dropoff.size() == 2) c.agv_dropoff_xy[0] = dropoff[0], c.agv_dropoff_xy[1] = dropoff[1];
+    c.agv_load_time_s = NsToSeconds(agv.DurationNs("load_time", 10'000'000'000));
+    c.agv_parts_per_trip = static_cast<int>(agv.Integer("parts_per_trip", 4, 1, 1000));
+    c.buffer_capacity = static_cast<int>(agv.Integer("buffer_capacity", 8, 1, 100000));
+    c.buffer_initial = static_cast<int>(agv.Integer("buffer_initial", 2, 0, 100000));
+    c.agv.wheel_radius_m = agv.Number("wheel_radius_m", 0.1, NumberRange::Positive("m"));
+    c.agv.track_m = agv.Number("track_m", 0.6, NumberRange::Positive("m"));
+    c.agv.max_wheel_speed_rad_per_s =
+        agv.Number("max_wheel_speed_rad_per_s", 15.0, NumberRange::Positive("rad/s"));
+    if (c.buffer_initial > c.buffer_capacity)
+      agv.Error("buffer_initial", std::to_string(c.buffer_initial), "expected <= buffer_capacity");
+    agv.Finish();
+  }
   const YAML::Node zones = params.Raw("zones");
   if (zones.IsDefined() && !zones.IsNull()) {
     if (!zones.IsSequence())
@@ -424,6 +445,12 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                    .kind = FieldKind::kOutput,
                                    .doc = "distance of the scripted visitor (inf: none)",
                                    .checked = false});
+  agv_ = declaration.AddState({.name = "agv",
+                               .shape = {kAgvSlots},
+                               .unit = "1",
+                               .kind = FieldKind::kDiscrete,
+                               .doc = "AGV x [m], y [m], heading [rad], timer [s], mode, buffer "
+                                      "parts, delivered, consumed, starved time [s], broken"});
   declaration.UseAux();
   declaration.AddCommand(
       {.verb = "speed_override",
@@ -490,6 +517,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                     .default_value = 5e-5}},
                         .doc = "weld-gun electrode tips wear: the tip shortens with every weld"});
   declaration.AddFault({.name = "conveyor_jam", .doc = "the conveyor stops"});
+  declaration.AddFault({.name = "agv_breakdown", .doc = "the part-supply AGV stops where it is"});
   declaration.AddKpi({.name = "bodies_completed",
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
@@ -521,6 +549,13 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
                       .doc = "external move commands rejected (robot busy or pose unreachable)"});
+  declaration.AddKpi({.name = "parts_delivered",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "parts the AGV delivered"});
+  declaration.AddKpi({.name = "starved_s",
+                      .unit = "s",
+                      .doc = "time a clamped body waited for a part (empty buffer)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -554,6 +589,11 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
     zone_owner[z] = -1;
   io.Field(visitor_)[0] = VisitorDistance(0.0);
+  double* agv = io.Field(agv_);
+  agv[kAgvX] = config_.agv_dropoff_xy[0];
+  agv[kAgvY] = config_.agv_dropoff_xy[1];
+  agv[kAgvMode] = static_cast<double>(kWaiting);
+  agv[kAgvBuffer] = config_.agv_enabled ? config_.buffer_initial : 0;
 }
 
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
@@ -596,7 +636,14 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     }
   } else if (phase == kClamping) {
     cell[kStationTimer] += dt;
-    if (cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
+    double* agv = io.Field(agv_);
+    const bool part = !config_.agv_enabled || agv[kAgvBuffer] >= 1.0;
+    if (!part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) agv[kAgvStarvedS] += dt;
+    if (part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
+      if (config_.agv_enabled) {
+        agv[kAgvBuffer] -= 1.0;
+        agv[kAgvConsumed] += 1.0;
+      }
       counts[kStationPhase] = kProcessing;
       for (int r = 0; r < R; ++r) {
         int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
@@ -616,6 +663,52 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
       }
       cell[kLastReleaseS] = now;
     }
+  }
+
+  // Part supply: the AGV shuttles between pickup and the cell buffer.
+  if (config_.agv_enabled) {
+    double* agv = io.Field(agv_);
+    AgvPose pose{agv[kAgvX], agv[kAgvY], agv[kAgvHeading]};
+    auto drive_to = [&](const double* goal, int next_mode) {
+      double left = 0, right = 0;
+      if (agv[kAgvBroken] != 0) return;
+      if (AgvGoToGoal(config_.agv, pose, goal[0], goal[1], &left, &right)) {
+        agv[kAgvMode] = static_cast<double>(next_mode);
+        agv[kAgvTimer] = 0.0;
+      } else {
+        AgvStep(config_.agv, left, right, dt, &pose);
+      }
+    };
+    switch (static_cast<int>(agv[kAgvMode])) {
+      case kWaiting:
+        if (agv[kAgvBuffer] + config_.agv_parts_per_trip <= config_.buffer_capacity)
+          agv[kAgvMode] = static_cast<double>(kToPickup);
+        break;
+      case kToPickup:
+        drive_to(config_.agv_pickup_xy, kLoading);
+        break;
+      case kToDropoff:
+        drive_to(config_.agv_dropoff_xy, kUnloading);
+        break;
+      case kLoading:
+      case kUnloading:
+        if (agv[kAgvBroken] == 0) agv[kAgvTimer] += dt;
+        if (agv[kAgvTimer] >= config_.agv_load_time_s - 1e-12) {
+          if (agv[kAgvMode] == static_cast<double>(kLoading)) {
+            agv[kAgvMode] = static_cast<double>(kToDropoff);
+          } else {
+            agv[kAgvBuffer] += config_.agv_parts_per_trip;
+            agv[kAgvDelivered] += config_.agv_parts_per_trip;
+            agv[kAgvMode] = static_cast<double>(kWaiting);
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    agv[kAgvX] = pose.x_m;
+    agv[kAgvY] = pose.y_m;
+    agv[kAgvHeading] = pose.heading_rad;
   }
 
   // Robots: program state machine, reference, servo torque.
@@ -992,6 +1085,10 @@ void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
     counts[kJam] = active ? 1 : 0;
     return;
   }
+  if (fault == 4) {
+    io.Field(agv_)[kAgvBroken] = active ? 1.0 : 0.0;
+    return;
+  }
   const int r = static_cast<int>(params[0]);
   double* rf = io.Field(robot_) + r * kRobotSlots;
   int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
@@ -1038,6 +1135,9 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
   kpis[10] = cell[kSafetyStopS];
   kpis[11] = cell[kInterlockWaitS];
   kpis[12] = static_cast<double>(counts[kRejectedTargets]);
+  const double* agv = io.Field(agv_);
+  kpis[13] = agv[kAgvDelivered];
+  kpis[14] = agv[kAgvStarvedS];
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {

@@ -493,3 +493,38 @@ TEST_CASE("An external controller moves a robot by joint and TCP targets", "[rob
 }
 
 }  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("The AGV keeps the part buffer supplied; a breakdown starves the station",
+          "[robots][slow]") {
+  // 1 part per body (a body every ~15 s); the AGV drives 5 m each way at up to 1.5 m/s and
+  // loads/unloads in 2 s, 4 parts per trip: supply outpaces demand.
+  const std::string agv =
+      "    agv: {pickup_xy_m: [-5.0, 6.0], dropoff_xy_m: [0.0, 6.0], load_time: 2s, "
+      "parts_per_trip: 4, buffer_capacity: 8, buffer_initial: 2}\n";
+  auto run = [&](const std::string& faults) {
+    const auto model = LoadScenarioText(MiniCell(agv, Ur5e("r1", 0.0, kThreeSpots), "60s") + faults,
+                                        "mini.yaml", Registry())
+                           .model;
+    Simulator simulator(model);
+    simulator.Step(60000);
+    const double* state = simulator.state().World<double>(Cell(*model).agv_field(), 0);
+    // Conservation: initial + delivered = consumed + in the buffer.
+    CHECK(2.0 + state[RobotCellBlock::kAgvDelivered] ==
+          state[RobotCellBlock::kAgvConsumed] + state[RobotCellBlock::kAgvBuffer]);
+    CHECK(state[RobotCellBlock::kAgvBuffer] <= 8.0);
+    return std::make_pair(Kpi(simulator, "starved_s"), Kpi(simulator, "bodies_completed"));
+  };
+  const auto [starved, bodies] = run("");
+  const auto [starved_broken, bodies_broken] =
+      run("faults:\n  - {block: cell, fault: agv_breakdown, at: 1s}\n");
+  INFO("starved " << starved << " s (" << bodies << " bodies), with breakdown " << starved_broken
+                  << " s (" << bodies_broken << " bodies)");
+  CHECK(starved == 0.0);
+  CHECK(bodies >= 3);
+  CHECK(starved_broken > 20.0);  // the initial parts feed two bodies, then the station waits
+  CHECK(bodies_broken == 2);
+}
+
+}  // namespace ftwin
