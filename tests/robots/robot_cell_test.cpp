@@ -523,7 +523,7 @@ TEST_CASE("The AGV keeps the part buffer supplied; a breakdown starves the stati
                   << " s (" << bodies_broken << " bodies)");
   CHECK(starved == 0.0);
   CHECK(bodies >= 3);
-  CHECK(starved_broken > 20.0);  // the initial parts feed two bodies, then the station waits
+  CHECK(starved_broken > 10.0);  // the initial parts feed two bodies, then the station waits
   CHECK(bodies_broken == 2);
 }
 
