@@ -175,6 +175,27 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
                     "expected less than start_distance_m");
     visitor.Finish();
   }
+  if (params.Has("agv")) {
+    ParamReader agv = params.Child("agv");
+    c.agv_enabled = true;
+    const std::vector<double> pickup =
+        agv.NumberList("pickup_xy_m", NumberRange::Any("m"), 2, 2, false);
+    const std::vector<double> dropoff =
+        agv.NumberList("dropoff_xy_m", NumberRange::Any("m"), 2, 2, false);
+    if (pickup.size() == 2) c.agv_pickup_xy[0] = pickup[0], c.agv_pickup_xy[1] = pickup[1];
+    if (dropoff.size() == 2) c.agv_dropoff_xy[0] = dropoff[0], c.agv_dropoff_xy[1] = dropoff[1];
+    c.agv_load_time_s = NsToSeconds(agv.DurationNs("load_time", 10'000'000'000));
+    c.agv_parts_per_trip = static_cast<int>(agv.Integer("parts_per_trip", 4, 1, 1000));
+    c.buffer_capacity = static_cast<int>(agv.Integer("buffer_capacity", 8, 1, 100000));
+    c.buffer_initial = static_cast<int>(agv.Integer("buffer_initial", 2, 0, 100000));
+    c.agv.wheel_radius_m = agv.Number("wheel_radius_m", 0.1, NumberRange::Positive("m"));
+    c.agv.track_m = agv.Number("track_m", 0.6, NumberRange::Positive("m"));
+    c.agv.max_wheel_speed_rad_per_s =
+        agv.Number("max_wheel_speed_rad_per_s", 15.0, NumberRange::Positive("rad/s"));
+    if (c.buffer_initial > c.buffer_capacity)
+      agv.Error("buffer_initial", std::to_string(c.buffer_initial), "expected <= buffer_capacity");
+    agv.Finish();
+  }
   const YAML::Node zones = params.Raw("zones");
   if (zones.IsDefined() && !zones.IsNull()) {
     if (!zones.IsSequence())
@@ -219,16 +240,38 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
                          static_cast<size_t>(dof), false);
     robot.link_radius_m = entry.Number("link_radius_m", 0.2, NumberRange::Positive("m"));
     ParamReader tool = entry.Child("tool");
-    const double tool_mass = tool.Number("mass_kg", 0.0, NumberRange::NonNegative("kg"));
+    // Presets (robots/data/tools.yaml) give the defaults; explicit keys override them.
+    double preset_mass = 0.0, preset_inertia = 0.0;
+    std::vector<double> preset_com(3, 0.0), preset_xyz(3, 0.0), preset_rpy(3, 0.0);
+    const std::string preset = tool.String("preset", "");
+    if (!preset.empty()) {
+      const std::string file = std::string(FTWIN_ROBOTS_DATA_DIR) + "/tools.yaml";
+      const YAML::Node presets = YAML::LoadFile(file);
+      if (!presets[preset]) {
+        std::string names;
+        for (const auto& item : presets) names += (names.empty() ? "" : ", ") + item.first.Scalar();
+        tool.Error("preset", preset, "expected one of " + names + " (" + file + ")");
+      } else {
+        const YAML::Node p = presets[preset];
+        preset_mass = p["mass_kg"].as<double>();
+        preset_inertia = p["inertia_kg_m2"].as<double>();
+        preset_com = p["com_m"].as<std::vector<double>>();
+        preset_xyz = p["tcp_xyz_m"].as<std::vector<double>>();
+        preset_rpy = p["tcp_rpy_rad"].as<std::vector<double>>();
+      }
+    }
+    const double tool_mass = tool.Number("mass_kg", preset_mass, NumberRange::NonNegative("kg"));
     const Eigen::Vector3d tool_com =
-        Vec3(tool.NumberList("com_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
-    const Eigen::Vector3d tcp_xyz = Vec3(
-        tool.NumberList("tcp_xyz_m", NumberRange::Any("m"), 3, 3, false), Eigen::Vector3d::Zero());
+        Vec3(tool.NumberList("com_m", NumberRange::Any("m"), 3, 3, false),
+             Vec3(preset_com, Eigen::Vector3d::Zero()));
+    const Eigen::Vector3d tcp_xyz =
+        Vec3(tool.NumberList("tcp_xyz_m", NumberRange::Any("m"), 3, 3, false),
+             Vec3(preset_xyz, Eigen::Vector3d::Zero()));
     const Eigen::Vector3d tcp_rpy =
         Vec3(tool.NumberList("tcp_rpy_rad", NumberRange::Any("rad"), 3, 3, false),
-             Eigen::Vector3d::Zero());
+             Vec3(preset_rpy, Eigen::Vector3d::Zero()));
     const double tool_inertia =
-        tool.Number("inertia_kg_m2", 0.0, NumberRange::NonNegative("kg m^2"));
+        tool.Number("inertia_kg_m2", preset_inertia, NumberRange::NonNegative("kg m^2"));
     tool.Finish();
     std::vector<ParamReader> spots = entry.ChildList("spots");
     for (ParamReader& spot_reader : spots) {
@@ -402,6 +445,12 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                    .kind = FieldKind::kOutput,
                                    .doc = "distance of the scripted visitor (inf: none)",
                                    .checked = false});
+  agv_ = declaration.AddState({.name = "agv",
+                               .shape = {kAgvSlots},
+                               .unit = "1",
+                               .kind = FieldKind::kDiscrete,
+                               .doc = "AGV x [m], y [m], heading [rad], timer [s], mode, buffer "
+                                      "parts, delivered, consumed, starved time [s], broken"});
   declaration.UseAux();
   declaration.AddCommand(
       {.verb = "speed_override",
@@ -423,7 +472,30 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                     .upper = 5,
                                     .default_value = config_.conveyor_speed_m_per_s}},
                           .doc = "conveyor belt speed"});
-  declaration.AddCommand({.verb = "release", .doc = "unclamp and release the body now"});
+  declaration.AddCommand(
+      {.verb = "release", .doc = "unclamp and release the body now (robots abort to home)"});
+  std::vector<ArgDesc> joint_args = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}};
+  for (int i = 0; i < 6; ++i)
+    joint_args.push_back({.name = "q" + std::to_string(i + 1),
+                          .unit = "rad",
+                          .lower = -7,
+                          .upper = 7,
+                          .doc = "joint target (joints beyond the arm's are ignored)"});
+  declaration.AddCommand({.verb = "move_joints",
+                          .args = joint_args,
+                          .doc = "external control: joint move of a robot whose program is 0 "
+                                 "(targets clamped to the joint limits)"});
+  declaration.AddCommand(
+      {.verb = "move_tcp",
+       .args = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0},
+                {.name = "x", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "y", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "z", .unit = "m", .lower = -50, .upper = 50},
+                {.name = "rx", .unit = "rad", .lower = -4, .upper = 4},
+                {.name = "ry", .unit = "rad", .lower = -4, .upper = 4},
+                {.name = "rz", .unit = "rad", .lower = -4, .upper = 4}},
+       .doc = "external control: move the TCP of a robot whose program is 0 to a cell-frame pose "
+              "(rotation vector); unreachable targets are rejected and counted"});
   declaration.AddFault({.name = "encoder_failure",
                         .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}},
                         .doc = "a joint encoder of the robot fails: category 0 stop, robot out"});
@@ -445,6 +517,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                     .default_value = 5e-5}},
                         .doc = "weld-gun electrode tips wear: the tip shortens with every weld"});
   declaration.AddFault({.name = "conveyor_jam", .doc = "the conveyor stops"});
+  declaration.AddFault({.name = "agv_breakdown", .doc = "the part-supply AGV stops where it is"});
   declaration.AddKpi({.name = "bodies_completed",
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
@@ -472,6 +545,17 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   declaration.AddKpi({.name = "interlock_wait_s",
                       .unit = "s",
                       .doc = "robot time spent waiting for a shared zone"});
+  declaration.AddKpi({.name = "rejected_targets",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "external move commands rejected (robot busy or pose unreachable)"});
+  declaration.AddKpi({.name = "parts_delivered",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "parts the AGV delivered"});
+  declaration.AddKpi({.name = "starved_s",
+                      .unit = "s",
+                      .doc = "time a clamped body waited for a part (empty buffer)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -505,6 +589,11 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
     zone_owner[z] = -1;
   io.Field(visitor_)[0] = VisitorDistance(0.0);
+  double* agv = io.Field(agv_);
+  agv[kAgvX] = config_.agv_dropoff_xy[0];
+  agv[kAgvY] = config_.agv_dropoff_xy[1];
+  agv[kAgvMode] = static_cast<double>(kWaiting);
+  agv[kAgvBuffer] = config_.agv_enabled ? config_.buffer_initial : 0;
 }
 
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
@@ -547,7 +636,14 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     }
   } else if (phase == kClamping) {
     cell[kStationTimer] += dt;
-    if (cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
+    double* agv = io.Field(agv_);
+    const bool part = !config_.agv_enabled || agv[kAgvBuffer] >= 1.0;
+    if (!part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) agv[kAgvStarvedS] += dt;
+    if (part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
+      if (config_.agv_enabled) {
+        agv[kAgvBuffer] -= 1.0;
+        agv[kAgvConsumed] += 1.0;
+      }
       counts[kStationPhase] = kProcessing;
       for (int r = 0; r < R; ++r) {
         int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
@@ -567,6 +663,52 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
       }
       cell[kLastReleaseS] = now;
     }
+  }
+
+  // Part supply: the AGV shuttles between pickup and the cell buffer.
+  if (config_.agv_enabled) {
+    double* agv = io.Field(agv_);
+    AgvPose pose{agv[kAgvX], agv[kAgvY], agv[kAgvHeading]};
+    auto drive_to = [&](const double* goal, int next_mode) {
+      double left = 0, right = 0;
+      if (agv[kAgvBroken] != 0) return;
+      if (AgvGoToGoal(config_.agv, pose, goal[0], goal[1], &left, &right)) {
+        agv[kAgvMode] = static_cast<double>(next_mode);
+        agv[kAgvTimer] = 0.0;
+      } else {
+        AgvStep(config_.agv, left, right, dt, &pose);
+      }
+    };
+    switch (static_cast<int>(agv[kAgvMode])) {
+      case kWaiting:
+        if (agv[kAgvBuffer] + config_.agv_parts_per_trip <= config_.buffer_capacity)
+          agv[kAgvMode] = static_cast<double>(kToPickup);
+        break;
+      case kToPickup:
+        drive_to(config_.agv_pickup_xy, kLoading);
+        break;
+      case kToDropoff:
+        drive_to(config_.agv_dropoff_xy, kUnloading);
+        break;
+      case kLoading:
+      case kUnloading:
+        if (agv[kAgvBroken] == 0) agv[kAgvTimer] += dt;
+        if (agv[kAgvTimer] >= config_.agv_load_time_s - 1e-12) {
+          if (agv[kAgvMode] == static_cast<double>(kLoading)) {
+            agv[kAgvMode] = static_cast<double>(kToDropoff);
+          } else {
+            agv[kAgvBuffer] += config_.agv_parts_per_trip;
+            agv[kAgvDelivered] += config_.agv_parts_per_trip;
+            agv[kAgvMode] = static_cast<double>(kWaiting);
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    agv[kAgvX] = pose.x_m;
+    agv[kAgvY] = pose.y_m;
+    agv[kAgvHeading] = pose.heading_rad;
   }
 
   // Robots: program state machine, reference, servo torque.
@@ -672,8 +814,13 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
           break;
       }
     }
-    if (st[kPhase] == kMoving || st[kPhase] == kWelding) rf[kBusyS] += dt;
-    if (!(faulted || st[kPhase] == kDone)) all_done = false;
+    if (!faulted && st[kPhase] == kExternal) {
+      rf[kPathTime] += rf[kOverride] * dt;
+      if (rf[kPathTime] >= rf[kMoveDuration]) st[kPhase] = kDone;
+    }
+    if (st[kPhase] == kMoving || st[kPhase] == kWelding || st[kPhase] == kExternal)
+      rf[kBusyS] += dt;
+    if (!(faulted || st[kPhase] == kDone || st[kPhase] == kExternal)) all_done = false;
 
     // Reference and computed-torque servo (or brakes).
     PathProfile profile;
@@ -843,7 +990,55 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
         }
         counts[kStationPhase] = kUnclamping;
         cell[kStationTimer] = 0.0;
+        // Robots still in their program abort and return home (the last program step).
+        for (size_t r = 0; r < config_.robots.size(); ++r) {
+          int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+          if (st[kFaulted] != 0 || st[kPhase] == kDone || st[kPhase] == kExternal) continue;
+          const Robot& robot = config_.robots[r];
+          int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
+          if (st[kZoneHeld] >= 0 && zone_owner[st[kZoneHeld]] == static_cast<int64_t>(r))
+            zone_owner[st[kZoneHeld]] = -1;
+          st[kZoneHeld] = -1;
+          st[kSegmentZone] = -1;
+          st[kStep] = static_cast<int64_t>(robot.program.size()) - 1;
+          StartMoveFromReference(static_cast<int>(r), io, robot.home);
+          st[kPhase] = kMoving;
+        }
       }
+      break;
+    }
+    case 4:
+    case 5: {
+      const int r = static_cast<int>(args[0]);
+      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+      int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
+      if (st[kProgram] != 0 || st[kFaulted] != 0 ||
+          !(st[kPhase] == kDone || st[kPhase] == kExternal)) {
+        ++io.Field<int64_t>(counts_)[kRejectedTargets];
+        break;
+      }
+      const int off = dof_offset_[static_cast<size_t>(r)];
+      ArmVector goal = ArmVector::Zero();
+      for (int i = 0; i < robot.arm.dof; ++i) goal(i) = io.Field(to_)[off + i];
+      if (command == 4) {
+        for (int i = 0; i < robot.arm.dof && i < 6; ++i) goal(i) = args[static_cast<size_t>(1 + i)];
+      } else {
+        ArmPose target;
+        const Eigen::Vector3d rotation(args[4], args[5], args[6]);
+        const double angle = rotation.norm();
+        target.R =
+            angle > 0 ? ArmAxisRotation(rotation / angle, angle) : Eigen::Matrix3d::Identity();
+        target.p = Eigen::Vector3d(args[1], args[2], args[3]);
+        ArmIkOptions ik;
+        ik.max_iterations = 500;
+        if (!ArmInverseKinematics(robot.arm, robot.base.Inverse() * target, robot.home, &goal, ik)
+                 .converged) {
+          ++io.Field<int64_t>(counts_)[kRejectedTargets];
+          break;
+        }
+      }
+      StartMoveFromReference(r, io, goal);
+      st[kPhase] = kExternal;
       break;
     }
     default:
@@ -851,11 +1046,47 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
   }
 }
 
+void RobotCellBlock::StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const {
+  const Robot& robot = config_.robots[static_cast<size_t>(r)];
+  const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
+  double* rf = io.Field(robot_) + r * kRobotSlots;
+  double* from = io.Field(from_) + off;
+  double* to = io.Field(to_) + off;
+  PathProfile profile;
+  profile.duration_s = rf[kMoveDuration];
+  profile.accel_time_s = rf[kMoveAccelTime];
+  profile.peak_rate = rf[kMovePeak];
+  profile.accel = rf[kMoveAccel];
+  ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
+  for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
+  ArmVector reference, unused_v, unused_a;
+  SampleJointMove(profile, q0, q1, rf[kPathTime], 1.0, &reference, &unused_v, &unused_a);
+  // A move interrupted mid-way restarts from where its reference stands (velocity is lost to
+  // the servo; interruptions are rare events: release, external commands).
+  ArmVector target = ArmVector::Zero();
+  for (int i = 0; i < n; ++i) {
+    target(i) = std::clamp(goal(i), robot.arm.lower[i], robot.arm.upper[i]);
+    from[i] = reference(i);
+    to[i] = target(i);
+  }
+  const PathProfile next =
+      PlanJointMove(reference, target, robot.arm.max_velocity, robot.max_accel, n);
+  rf[kPathTime] = 0.0;
+  rf[kMoveDuration] = next.duration_s;
+  rf[kMoveAccelTime] = next.accel_time_s;
+  rf[kMovePeak] = next.peak_rate;
+  rf[kMoveAccel] = next.accel;
+}
+
 void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
                                 std::span<const double> params, bool active) const {
   int64_t* counts = io.Field<int64_t>(counts_);
   if (fault == 3) {
     counts[kJam] = active ? 1 : 0;
+    return;
+  }
+  if (fault == 4) {
+    io.Field(agv_)[kAgvBroken] = active ? 1.0 : 0.0;
     return;
   }
   const int r = static_cast<int>(params[0]);
@@ -903,6 +1134,10 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
   kpis[9] = static_cast<double>(counts[kCollisions]);
   kpis[10] = cell[kSafetyStopS];
   kpis[11] = cell[kInterlockWaitS];
+  kpis[12] = static_cast<double>(counts[kRejectedTargets]);
+  const double* agv = io.Field(agv_);
+  kpis[13] = agv[kAgvDelivered];
+  kpis[14] = agv[kAgvStarvedS];
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {

@@ -17,6 +17,7 @@
 
 #include "engine/block.h"
 #include "engine/params.h"
+#include "robots/agv_math.h"
 #include "robots/robot_model.h"
 #include "robots/trajectory_math.h"
 
@@ -65,6 +66,13 @@ class RobotCellBlock final : public Block {
     double visitor_enter_s = -1, visitor_speed_m_per_s = 1.6, visitor_start_distance_m = 8.0,
            visitor_closest_m = 0.8, visitor_dwell_s = 5.0;
     bool collision_stop = false;
+    // Part supply by AGV (enabled by the scenario key `agv`): every body takes one part from the
+    // buffer when it is clamped; an empty buffer starves the station.
+    bool agv_enabled = false;
+    AgvModel agv;
+    double agv_pickup_xy[2] = {-20.0, 6.0}, agv_dropoff_xy[2] = {0.0, 6.0};
+    double agv_load_time_s = 10.0;
+    int agv_parts_per_trip = 4, buffer_capacity = 8, buffer_initial = 2;
     int collision_check_ticks = 10;
   };
 
@@ -114,7 +122,7 @@ class RobotCellBlock final : public Block {
     kWeldOk,
     kStateSlots
   };
-  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4 };
+  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4, kExternal = 5 };
   // Cell floats.
   enum CellSlot {
     kBodyX,
@@ -142,6 +150,7 @@ class RobotCellBlock final : public Block {
     kJam,
     kSafety,
     kCycles,
+    kRejectedTargets,
     kCellCounts
   };
   enum StationPhase {
@@ -152,6 +161,22 @@ class RobotCellBlock final : public Block {
     kLeaving = 4
   };
   /// Safety state: 0 normal, 1 reduced speed, 2 stopping/stopped.
+  // AGV slots (float array "agv").
+  enum AgvSlot {
+    kAgvX,
+    kAgvY,
+    kAgvHeading,
+    kAgvTimer,
+    kAgvMode,
+    kAgvBuffer,
+    kAgvDelivered,
+    kAgvConsumed,
+    kAgvStarvedS,
+    kAgvBroken,
+    kAgvSlots
+  };
+  enum AgvMode { kToPickup = 0, kLoading = 1, kToDropoff = 2, kUnloading = 3, kWaiting = 4 };
+  FieldId agv_field() const { return agv_; }
   FieldId q_field() const { return q_; }
   FieldId qd_field() const { return qd_; }
   FieldId robot_field() const { return robot_; }
@@ -160,7 +185,8 @@ class RobotCellBlock final : public Block {
   FieldId counts_field() const { return counts_; }
 
  private:
-  void ServoRobot(int r, const TickInfo& tick, BlockIo& io, ArmVector* tau) const;
+  /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
+  void StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const;
   Config config_;
   int total_dof_ = 0;
   std::vector<int> dof_offset_;
@@ -168,7 +194,7 @@ class RobotCellBlock final : public Block {
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
-          visitor_ = kInvalidField;
+          visitor_ = kInvalidField, agv_ = kInvalidField;
 };
 
 void RegisterRobotCellBlock(class BlockRegistry& registry);

@@ -87,6 +87,45 @@ FTWIN_HD inline void SampleJointMove(const PathProfile& profile, const ArmVector
   *qdd = (accel * override_factor * override_factor) * d;
 }
 
+/// A Cartesian straight-line move of the tool: the position follows the segment start -> goal
+/// and the orientation the geodesic (constant-axis rotation) between them, both on one
+/// trapezoidal profile in s bounded by linear and angular speed and acceleration.
+struct CartesianMove {
+  ArmPose start, goal;
+  Eigen::Vector3d rotation = Eigen::Vector3d::Zero();  ///< log(start.R^T goal.R), start frame
+  PathProfile profile;
+};
+
+FTWIN_HD inline CartesianMove PlanCartesianMove(const ArmPose& start, const ArmPose& goal,
+                                                double max_speed_m_per_s, double max_accel_m_per_s2,
+                                                double max_rate_rad_per_s,
+                                                double max_angular_accel_rad_per_s2) {
+  CartesianMove move;
+  move.start = start;
+  move.goal = goal;
+  move.rotation = ArmRotationLog(start.R.transpose() * goal.R);
+  const double length = (goal.p - start.p).norm(), angle = move.rotation.norm();
+  ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
+  q1(0) = length;
+  q1(1) = angle;
+  const double vmax[2] = {max_speed_m_per_s, max_rate_rad_per_s};
+  const double amax[2] = {max_accel_m_per_s2, max_angular_accel_rad_per_s2};
+  move.profile = PlanJointMove(q0, q1, vmax, amax, 2);
+  return move;
+}
+
+/// Tool pose on `move` at time t.
+FTWIN_HD inline ArmPose SampleCartesianMove(const CartesianMove& move, double t) {
+  double s, rate, accel;
+  SamplePath(move.profile, t, &s, &rate, &accel);
+  ArmPose pose;
+  pose.p = move.start.p + s * (move.goal.p - move.start.p);
+  const double angle = move.rotation.norm();
+  pose.R =
+      angle > 0 ? move.start.R * ArmAxisRotation(move.rotation / angle, s * angle) : move.start.R;
+  return pose;
+}
+
 /// Stop categories of IEC 60204-1 (§9.2.2).
 enum class StopCategory : int {
   kNone = -1,

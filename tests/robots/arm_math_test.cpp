@@ -225,7 +225,7 @@ TEST_CASE("A pendulum link swings with the analytic small-angle period", "[robot
   CHECK(bullet == Approx(expected).epsilon(1e-3));
 }
 
-TEST_CASE("A free-swinging arm keeps its energy to 0.1 % over 10 s (RK4)", "[robots]") {
+TEST_CASE("A free-swinging arm keeps its energy to 0.1 % over 10 s (RK4)", "[robots][slow]") {
   const ArmModel arm = LoadArm(kData / "ur5e.urdf").arm();
   const Eigen::Vector3d gravity(0, 0, -9.80665);
   const double dt = 1e-3;  // the weld cell's dt

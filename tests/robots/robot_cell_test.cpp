@@ -85,7 +85,7 @@ TEST_CASE("The conveyor delivers a body after length / speed", "[robots]") {
   CHECK(std::abs(simulator.time_s() - 2.0 / 0.5) <= 1e-3 + 1e-12);
 }
 
-TEST_CASE("A cell welds every spot of every body within tolerance", "[robots]") {
+TEST_CASE("A cell welds every spot of every body within tolerance", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   Simulator simulator(model);
@@ -99,7 +99,7 @@ TEST_CASE("A cell welds every spot of every body within tolerance", "[robots]") 
   CHECK(Kpi(simulator, "energy_J") > 0);
 }
 
-TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robots]") {
+TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robots][slow]") {
   // Wear 0.3 mm per weld and a 1 mm tolerance: welds 1-4 (wear 0, 0.3, 0.6, 0.9 mm) pass as long
   // as the servo tracks to better than 0.1 mm, welds 5 and later (>= 1.2 mm) fail.
   const auto model = LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots), "30s") +
@@ -115,7 +115,8 @@ TEST_CASE("Weld-gun tip wear fails welds once it exceeds the tolerance", "[robot
   CHECK(good == 4.0);
 }
 
-TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time", "[robots]") {
+TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time",
+          "[robots][slow]") {
   const std::string zone_spots =
       "          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0], zone: middle}\n"
       "          - {position_m: [0.0, -0.3, 0.52], direction: [0, 1, 0], zone: middle}\n";
@@ -148,7 +149,7 @@ TEST_CASE("Zone interlocks keep two robots out of a shared zone at the same time
 }
 
 TEST_CASE("A person entering the protective zone stops the robots within the stop time",
-          "[robots]") {
+          "[robots][slow]") {
   for (int category : {1, 2}) {
     // Visitor: 4 m away at 6 s, walking in at 1.6 m/s, crosses the 1.5 m stop distance at
     // 6 + 2.5 / 1.6 = 7.5625 s, reaches 0.5 m at 6 + 3.5 / 1.6 s, stays 3 s, leaves across
@@ -185,22 +186,32 @@ TEST_CASE("A person entering the protective zone stops the robots within the sto
   }
 }
 
-TEST_CASE("Snapshot and restore of the weld cell are exact", "[robots][determinism]") {
+TEST_CASE("Snapshot and restore of the 4-robot weld cell are exact", "[robots][slow]") {
   const auto model =
       LoadScenario(std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml",
                    Registry(), {.duration_ns = 20'000'000'000})
           .model;
+  // A fast belt brings the first body in 1.6 s; the arms move from 3.1 s on.
+  auto start = [](Simulator& simulator) {
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/conveyor_speed", .values = {5.0}}) == "");
+  };
   Simulator simulator(model);
-  simulator.Step(8000);  // mid-move of the first body
+  start(simulator);
+  simulator.Step(4000);  // mid-move
+  const double* qd = simulator.state().World<double>(Cell(*model).qd_field(), 0);
+  double fastest = 0;
+  for (int i = 0; i < 24; ++i) fastest = std::max(fastest, std::abs(qd[i]));
+  REQUIRE(fastest > 0.05);  // the snapshot is taken with the multibodies in motion
   const std::vector<uint8_t> snapshot = simulator.Snapshot();
-  simulator.Step(4000);
+  simulator.Step(1500);
   const uint64_t continued = simulator.state().Hash();
   simulator.Restore(snapshot);
-  simulator.Step(4000);
+  simulator.Step(1500);
   CHECK(simulator.state().Hash() == continued);
   // A second simulator from scratch gives the same state (same seed, same model).
   Simulator again(model);
-  again.Step(12000);
+  start(again);
+  again.Step(5500);
   CHECK(again.state().Hash() == continued);
 }
 
@@ -268,7 +279,7 @@ TEST_CASE("Joint moves respect velocity and acceleration limits and end on targe
 
 namespace ftwin {
 
-TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[robots]") {
+TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[robots][slow]") {
   const std::string robot = Ur5e("r1", 0.0, kThreeSpots);
   SECTION("a 2 s conveyor jam delays the arrival by 2 s") {
     const auto model =
@@ -319,7 +330,7 @@ TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[rob
   }
 }
 
-TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[robots]") {
+TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   SECTION("conveyor speed") {
@@ -348,7 +359,7 @@ TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[
   }
 }
 
-TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots]") {
+TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots][slow]") {
   const auto model =
       LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
   Simulator simulator(model);
@@ -364,18 +375,156 @@ TEST_CASE("The cell's energy KPI is the integral of its power output", "[robots]
   CHECK(lowest >= 350.0);  // never below the controller's standby draw
 }
 
-TEST_CASE("The weld cell is bit-identical across thread counts", "[robots][determinism]") {
-  const auto path = std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
-  auto hash = [&](int threads) {
-    const auto model =
-        LoadScenario(path, Registry(),
-                     {.duration_ns = 5'000'000'000, .num_worlds = 3, .num_threads = threads})
-            .model;
-    Simulator simulator(model);
-    simulator.Step(5000);
-    return simulator.state().Hash();
+TEST_CASE("A small cell is bit-identical across thread counts and after restore",
+          "[robots][determinism]") {
+  // Cheap enough for the sanitizer run: one UR5e, a fast belt and a short clamp, so the arm is
+  // moving within half a second.
+  const std::string text = MiniCell("    clamp_time: 100ms\n", Ur5e("r1", 0.0, kThreeSpots), "3s");
+  auto model_for = [&](int threads) {
+    return LoadScenarioText(text, "mini.yaml", Registry(),
+                            {.num_worlds = 2, .num_threads = threads})
+        .model;
   };
-  CHECK(hash(1) == hash(3));
+  auto start = [](Simulator& simulator) {
+    // World 1 gets a faster belt, so the worlds differ.
+    REQUIRE(simulator.Submit({.tick = 0, .target = "cell/conveyor_speed", .values = {5.0}}) == "");
+    REQUIRE(simulator.Submit(
+                {.tick = 0, .world = 1, .target = "cell/conveyor_speed", .values = {4.0}}) == "");
+  };
+  const auto model = model_for(1);
+  Simulator simulator(model);
+  start(simulator);
+  simulator.Step(900);
+  const double* qd = simulator.state().World<double>(Cell(*model).qd_field(), 0);
+  double fastest = 0;
+  for (int i = 0; i < 6; ++i) fastest = std::max(fastest, std::abs(qd[i]));
+  REQUIRE(fastest > 0.05);  // snapshot with the multibody in motion
+  const std::vector<uint8_t> snapshot = simulator.Snapshot();
+  simulator.Step(300);
+  const uint64_t continued = simulator.state().Hash();
+  simulator.Restore(snapshot);
+  simulator.Step(300);
+  CHECK(simulator.state().Hash() == continued);
+  Simulator threaded(model_for(2));
+  start(threaded);
+  threaded.Step(1200);
+  CHECK(threaded.state().Hash() == continued);
+}
+
+}  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("A Cartesian linear move keeps the tool on the straight line", "[robots][slow]") {
+  const ArmModel arm =
+      RobotModel::FromUrdfFile(std::string(FTWIN_ROBOTS_DATA_DIR) + "/ur5e.urdf").arm();
+  ArmVector q = ArmVector::Zero();
+  q.head<6>() << 0.2, -1.6, 1.7, -1.6, -1.5, 0.3;
+  const ArmPose start = ArmToolPose(arm, q);
+  ArmPose goal = start;
+  goal.p += Eigen::Vector3d(0.15, -0.1, 0.12);
+  goal.R = start.R * ArmAxisRotation(Eigen::Vector3d(0, 0, 1), 0.4);
+  const CartesianMove move = PlanCartesianMove(start, goal, 0.25, 1.0, 1.0, 3.0);
+  REQUIRE(move.profile.duration_s > 0);
+  const Eigen::Vector3d line = (goal.p - start.p).normalized();
+  double worst_off_line = 0, fastest_tool = 0;
+  Eigen::Vector3d previous = start.p;
+  const double dt = 1e-3;
+  for (double t = dt; t <= move.profile.duration_s + dt; t += dt) {
+    const ArmPose target = SampleCartesianMove(move, t);
+    const ArmIkResult result = ArmInverseKinematics(arm, target, q, &q);  // tracked at 1 kHz
+    REQUIRE(result.converged);
+    const Eigen::Vector3d p = ArmToolPose(arm, q).p;
+    const Eigen::Vector3d from_start = p - start.p;
+    worst_off_line = std::max(worst_off_line, (from_start - from_start.dot(line) * line).norm());
+    fastest_tool = std::max(fastest_tool, (p - previous).norm() / dt);
+    previous = p;
+  }
+  CHECK(worst_off_line < 1e-6);
+  CHECK(fastest_tool <= 0.25 * (1 + 1e-6));
+  CHECK((ArmToolPose(arm, q).p - goal.p).norm() < 1e-6);
+  CHECK(ArmRotationLog(ArmToolPose(arm, q).R * goal.R.transpose()).norm() < 1e-6);
+}
+
+}  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("An external controller moves a robot by joint and TCP targets", "[robots][slow]") {
+  const auto model =
+      LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
+  Simulator simulator(model);
+  const RobotCellBlock& cell = Cell(*model);
+  const double* q = simulator.state().World<double>(cell.q_field(), 0);
+  // While the weld program owns the robot, external targets are rejected.
+  REQUIRE(simulator.Submit({.tick = 0,
+                            .target = "cell/move_joints",
+                            .values = {0, 0.5, -1.5, 1.5, -1.5, -1.5, 0}}) == "");
+  simulator.Step(1);
+  CHECK(Kpi(simulator, "rejected_targets") == 1);
+  REQUIRE(simulator.Submit({.tick = 1, .target = "cell/select_program", .values = {0, 0}}) == "");
+  REQUIRE(simulator.Submit({.tick = 2,
+                            .target = "cell/move_joints",
+                            .values = {0, 0.5, -1.5, 1.5, -1.5, -1.5, 0}}) == "");
+  simulator.Step(3000);
+  const double expected[] = {0.5, -1.5, 1.5, -1.5, -1.5, 0};
+  for (int i = 0; i < 6; ++i) CHECK(q[i] == Approx(expected[i]).margin(1e-4));
+  // A TCP pose in the cell frame: pointing along +y at (0.1, -0.35, 0.45).
+  const Eigen::Matrix3d R =
+      (Eigen::AngleAxisd(-1.5707963267948966, Eigen::Vector3d::UnitX())).toRotationMatrix();
+  const Eigen::AngleAxisd rotation(R);
+  const Eigen::Vector3d rv = rotation.axis() * rotation.angle();
+  REQUIRE(simulator.Submit({.tick = simulator.tick(),
+                            .target = "cell/move_tcp",
+                            .values = {0, 0.1, -0.35, 0.45, rv.x(), rv.y(), rv.z()}}) == "");
+  simulator.Step(3000);
+  const RobotCellBlock::Robot& robot = cell.config().robots[0];
+  ArmVector qv = ArmVector::Zero();
+  for (int i = 0; i < 6; ++i) qv(i) = q[i];
+  const ArmPose tcp = robot.base * ArmToolPose(robot.arm, qv);
+  CHECK((tcp.p - Eigen::Vector3d(0.1, -0.35, 0.45)).norm() < 1e-4);
+  CHECK(ArmRotationLog(tcp.R * R.transpose()).norm() < 1e-3);
+  // Out of reach: rejected, the robot stays.
+  REQUIRE(simulator.Submit({.tick = simulator.tick(),
+                            .target = "cell/move_tcp",
+                            .values = {0, 3.0, 3.0, 0.45, rv.x(), rv.y(), rv.z()}}) == "");
+  simulator.Step(10);
+  CHECK(Kpi(simulator, "rejected_targets") == 2);
+}
+
+}  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("The AGV keeps the part buffer supplied; a breakdown starves the station",
+          "[robots][slow]") {
+  // 1 part per body (a body every ~15 s); the AGV drives 5 m each way at up to 1.5 m/s and
+  // loads/unloads in 2 s, 4 parts per trip: supply outpaces demand.
+  const std::string agv =
+      "    agv: {pickup_xy_m: [-5.0, 6.0], dropoff_xy_m: [0.0, 6.0], load_time: 2s, "
+      "parts_per_trip: 4, buffer_capacity: 8, buffer_initial: 2}\n";
+  auto run = [&](const std::string& faults) {
+    const auto model = LoadScenarioText(MiniCell(agv, Ur5e("r1", 0.0, kThreeSpots), "60s") + faults,
+                                        "mini.yaml", Registry())
+                           .model;
+    Simulator simulator(model);
+    simulator.Step(60000);
+    const double* state = simulator.state().World<double>(Cell(*model).agv_field(), 0);
+    // Conservation: initial + delivered = consumed + in the buffer.
+    CHECK(2.0 + state[RobotCellBlock::kAgvDelivered] ==
+          state[RobotCellBlock::kAgvConsumed] + state[RobotCellBlock::kAgvBuffer]);
+    CHECK(state[RobotCellBlock::kAgvBuffer] <= 8.0);
+    return std::make_pair(Kpi(simulator, "starved_s"), Kpi(simulator, "bodies_completed"));
+  };
+  const auto [starved, bodies] = run("");
+  const auto [starved_broken, bodies_broken] =
+      run("faults:\n  - {block: cell, fault: agv_breakdown, at: 1s}\n");
+  INFO("starved " << starved << " s (" << bodies << " bodies), with breakdown " << starved_broken
+                  << " s (" << bodies_broken << " bodies)");
+  CHECK(starved == 0.0);
+  CHECK(bodies >= 3);
+  CHECK(starved_broken > 10.0);  // the initial parts feed two bodies, then the station waits
+  CHECK(bodies_broken == 2);
 }
 
 }  // namespace ftwin
