@@ -97,6 +97,9 @@ struct Family {
   double idle_power_W = 0.0, busy_power_W = 0.0;
   std::vector<int32_t> down_calendars, pm_calendars;
   int32_t location = 0;  ///< index into FabConfig::locations (transport times)
+  /// > 0: dispatch decisions are delegated (fab/dispatch command) and fall back to `rule`
+  /// after this many seconds without an answer.
+  double delegate_timeout_s = 0.0;
 };
 
 struct ReleaseStream {
