@@ -131,7 +131,15 @@ void FabWorld::Start(int64_t now) {
         ScheduleNextDown(i, now, true);
       } else {
         const PmCalendar& pm = config_->pm_calendars[static_cast<size_t>(instance.calendar)];
-        const double first = pm.first >= 0 ? pm.first : pm.interval;
+        double first = pm.first >= 0 ? pm.first : pm.interval;
+        if (pm.stagger_first) {
+          // Tool k of n in the family gets (k + 1) / n of the first occurrence, so that the
+          // tools of a family do not all go to PM at once (SMT2020 constant FOA).
+          const Tool& tool = tools_[static_cast<size_t>(t)];
+          const int32_t k = t - config_->family_first_tool[static_cast<size_t>(tool.family)];
+          const int32_t n = config_->families[static_cast<size_t>(tool.family)].num_tools;
+          first = first * (k + 1) / n;
+        }
         if (pm.by_pieces)
           instance.pieces_left = first;
         else
@@ -521,16 +529,25 @@ void FabWorld::StartJob(int32_t tool_index, int64_t now) {
   double process_s = step.time.kind == DistKind::kConstant
                          ? step.time.mean_s
                          : step.time.Sample(Uniform(kStreamProcess));
-  double occupy_s = step.cascade_s > 0 ? step.cascade_s : process_s;
+  double occupy_s = process_s;
   if (step.basis == TimeBasis::kPerPiece) {
-    process_s *= wafers;
-    occupy_s *= wafers;
+    if (step.cascade_s > 0) {
+      // Piece cascade: the first wafer takes the processing time, each further one the
+      // interval; the tool takes the next lot after interval x wafers.
+      process_s += step.cascade_s * (wafers - 1);
+      occupy_s = step.cascade_s * wafers;
+    } else {
+      process_s *= wafers;
+      occupy_s = process_s;
+    }
+  } else if (step.cascade_s > 0) {
+    occupy_s = step.cascade_s;  // lot cascade: the next job may start after the interval
   }
-  occupy_s = std::min(occupy_s, process_s);
   const int64_t setup_end = now + ToNs(setup_s);
   const int64_t handling = ToNs(family.load_s) + ToNs(family.unload_s);
   const int64_t lot_done = setup_end + handling + ToNs(process_s);
-  const int64_t tool_free = setup_end + handling + ToNs(occupy_s);
+  // Cascading tools (SMT2020 STNCAP 2) load and unload while processing the next lot.
+  const int64_t tool_free = setup_end + (family.cascading ? 0 : handling) + ToNs(occupy_s);
   SetIdle(tool_index, false);
   tool.busy = 1;
   ++tool.version;

@@ -232,6 +232,48 @@ TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
   CHECK(world.tools()[0].e10_ns[kScheduledDown] == (20 + 25 + 20) * kMinNs);
 }
 
+TEST_CASE("Cascading: the tool takes the next lot before the previous one is done", "[fab]") {
+  // Per-piece step, 10 min for the first wafer, then one wafer every 2 min (SMT2020
+  // PartInterval): a 5-wafer lot is done after 10 + 4 x 2 = 18 min, the tool is free after
+  // 5 x 2 = 10 min. The family loads/unloads 1 min each while processing (STNCAP 2): the lot
+  // takes 20 min, the tool 10 min. Two lots at t = 0: done at 20 and 30 min.
+  FabConfig config = SingleStation(1, Const(600.0), Const(3600.0));
+  config.families[0].load_s = 60.0;
+  config.families[0].unload_s = 60.0;
+  config.families[0].cascading = true;
+  config.products[0].route[0].basis = TimeBasis::kPerPiece;
+  config.products[0].route[0].cascade_s = 120.0;
+  config.releases[0].wafers = 5;
+  config.releases[0].lots_per_release = 2;
+  config.releases[0].count = 1;
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 2.0);
+  REQUIRE(world.completions().size() == 2);
+  CHECK(world.completions()[0].finish_ns == 20 * kMinNs);
+  CHECK(world.completions()[1].finish_ns == 30 * kMinNs);
+  CHECK(world.tools()[0].e10_ns[kProductive] == 20 * kMinNs);  // two 10 min occupations
+}
+
+TEST_CASE("Constant first PM occurrences are staggered over the tools of a family", "[fab]") {
+  // 4 tools, PM every 7 d, first at 4 d (constant): tool k first goes at (k + 1) d, for 1 h.
+  FabConfig config = SingleStation(4, Const(60.0), Const(1e9));
+  PmCalendar pm;
+  pm.interval = 7 * 86400.0;
+  pm.first = 4 * 86400.0;
+  pm.stagger_first = true;
+  pm.duration = Const(3600.0);
+  config.pm_calendars.push_back(pm);
+  config.families[0].pm_calendars.push_back(0);
+  config.releases.clear();
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 2.5 * 24);
+  const int64_t hour_ns = 60 * kMinNs;
+  CHECK(world.tools()[0].e10_ns[kScheduledDown] == hour_ns);
+  CHECK(world.tools()[1].e10_ns[kScheduledDown] == hour_ns);
+  CHECK(world.tools()[2].e10_ns[kScheduledDown] == 0);
+  CHECK(world.tools()[3].e10_ns[kScheduledDown] == 0);
+}
+
 // Lu & Kumar (1991): two stations, route 1 -> 2 -> 2 -> 1 (steps 1..4), loads
 // m1 + m4 = m2 + m3 = 0.7 < 1. Priority to steps 4 (station 1) and 2 (station 2) is unstable
 // when m2 + m4 > 1 (here 1.2); FIFO is stable.

@@ -125,9 +125,9 @@ TEST_CASE(
         simple[static_cast<size_t>(step.family)] = false;
       double occupy = step.cascade_s > 0 ? step.cascade_s : step.time.mean_s;
       if (step.basis == TimeBasis::kPerPiece) occupy *= stream.wafers;
-      work_s[static_cast<size_t>(step.family)] += rate * step.sampling *
-                                                  (1 + step.rework_probability) *
-                                                  (family.load_s + occupy + family.unload_s);
+      work_s[static_cast<size_t>(step.family)] +=
+          rate * step.sampling * (1 + step.rework_probability) *
+          (occupy + (family.cascading ? 0.0 : family.load_s + family.unload_s));
     }
   }
   int checked_util = 0, checked_avail = 0;
