@@ -308,7 +308,7 @@ FabConfig LuKumar(bool bad_priority) {
 }
 
 TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO", "[fab]") {
-  const double horizon_h = 20000.0;
+  const double horizon_h = 10000.0;
   for (bool bad : {true, false}) {
     const FabConfig config = LuKumar(bad);
     FabWorld world(&config);
