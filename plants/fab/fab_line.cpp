@@ -57,6 +57,7 @@ void ParseFabYaml(ParamReader& params, FabConfig* config) {
     family.load_s = Seconds(entry.DurationNs("load_time", 0, 0));
     family.unload_s = Seconds(entry.DurationNs("unload_time", 0, 0));
     family.min_run = static_cast<int32_t>(entry.Integer("min_run", 0, 0, 1000000));
+    family.wake_least_setup = entry.Bool("wake_least_setup", false);
     family.idle_power_W =
         entry.Number("idle_power_W", default_idle_W, NumberRange::NonNegative("W"));
     family.busy_power_W =

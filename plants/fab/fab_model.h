@@ -101,6 +101,9 @@ struct Family {
   /// Loads and unloads while processing (SMT2020 STNCAP 2): load/unload add to the lot's time
   /// but not to the tool's.
   bool cascading = false;
+  /// An arriving lot wakes the idle tool needing the least setup for it first (SMT2020
+  /// WAKERESRANK wake_LeastSetupTime); otherwise idle tools choose in index order.
+  bool wake_least_setup = false;
   /// > 0: dispatch decisions are delegated (fab/dispatch command) and fall back to `rule`
   /// after this many seconds without an answer.
   double delegate_timeout_s = 0.0;

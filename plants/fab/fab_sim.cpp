@@ -313,7 +313,24 @@ void FabWorld::Enqueue(int32_t slot, int64_t now) {
   const Step& step =
       config_->products[static_cast<size_t>(lot.product)].route[static_cast<size_t>(lot.position)];
   queues_[static_cast<size_t>(step.family)].push_back(slot);
-  if (!idle_[static_cast<size_t>(step.family)].empty()) Dispatch(step.family, now);
+  const std::vector<int32_t>& idle = idle_[static_cast<size_t>(step.family)];
+  if (idle.empty()) return;
+  if (step.setup >= 0 && config_->families[static_cast<size_t>(step.family)].wake_least_setup) {
+    // Wake the idle tool that needs the least setup for this lot (ties: lowest index) first.
+    int32_t best = -1;
+    double best_setup = 0.0;
+    for (int32_t tool : idle) {
+      const int32_t current = tools_[static_cast<size_t>(tool)].setup;
+      const double setup =
+          current == step.setup ? 0.0 : config_->SetupTime(current, step.setup, step);
+      if (best < 0 || setup < best_setup) {
+        best = tool;
+        best_setup = setup;
+      }
+    }
+    TryStart(best, now);
+  }
+  Dispatch(step.family, now);
 }
 
 void FabWorld::Dispatch(int32_t family, int64_t now) {

@@ -207,6 +207,11 @@ void LoadSmt2020(const std::filesystem::path& dir, Diagnostics* diagnostics, Fab
         tools.Number(row, "LTIME", false, 0.0) * tools.UnitSeconds(row, "LTUNITS", false);
     family.unload_s =
         tools.Number(row, "ULTIME", false, 0.0) * tools.UnitSeconds(row, "ULTUNITS", false);
+    const std::string wake = tools.Text(row, "WAKERESRANK");
+    if (wake == "wake_LeastSetupTime")
+      family.wake_least_setup = true;
+    else if (!wake.empty())
+      tools.Error(row, "WAKERESRANK", wake, "expected wake_LeastSetupTime or empty");
     const std::string capacity = tools.Text(row, "STNCAP");
     if (!capacity.empty()) {
       const double value = tools.Number(row, "STNCAP", true, 1.0, 1.0);

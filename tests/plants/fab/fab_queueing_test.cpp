@@ -274,6 +274,47 @@ TEST_CASE("Constant first PM occurrences are staggered over the tools of a famil
   CHECK(world.tools()[3].e10_ns[kScheduledDown] == 0);
 }
 
+TEST_CASE("An arriving lot wakes the idle tool needing the least setup", "[fab]") {
+  // Two tools; lots A (0 h), B (2 h), A (4 h), far apart. Setup any -> A/B 20 min,
+  // A -> B 25 min. Waking by index: tool 0 does all three (none->A, A->B, B->A: 3 setups).
+  // Waking by least setup: B goes to the fresh tool 1 (20 < 25 min), the second A to tool 0
+  // which still has A: 2 setups.
+  for (bool wake : {false, true}) {
+    FabConfig config;
+    Family family;
+    family.name = "implant";
+    family.num_tools = 2;
+    family.wake_least_setup = wake;
+    config.families.push_back(family);
+    const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
+    config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
+    for (int32_t setup : {a, b}) {
+      Product product;
+      product.name = setup == a ? "A" : "B";
+      product.nominal_wafers = 1;
+      Step step;
+      step.time = Const(1800.0);
+      step.setup = setup;
+      product.route.push_back(step);
+      config.products.push_back(product);
+    }
+    const int order[] = {0, 1, 0};
+    for (int k = 0; k < 3; ++k) {
+      ReleaseStream stream;
+      stream.product = order[k];
+      stream.wafers = 1;
+      stream.interval = Const(3600.0);
+      stream.count = 1;
+      stream.start_s = 2 * 3600.0 * k;
+      config.releases.push_back(stream);
+    }
+    config.Finalise();
+    const FabWorld world = Run(config, 1, 12.0);
+    CHECK(world.counters().setups == (wake ? 2 : 3));
+    CHECK(world.tools()[1].e10_ns[kProductive] == (wake ? 30 * kMinNs : 0));
+  }
+}
+
 // Lu & Kumar (1991): two stations, route 1 -> 2 -> 2 -> 1 (steps 1..4), loads
 // m1 + m4 = m2 + m3 = 0.7 < 1. Priority to steps 4 (station 1) and 2 (station 2) is unstable
 // when m2 + m4 > 1 (here 1.2); FIFO is stable.
