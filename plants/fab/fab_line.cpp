@@ -57,6 +57,7 @@ void ParseFabYaml(ParamReader& params, FabConfig* config) {
     family.load_s = Seconds(entry.DurationNs("load_time", 0, 0));
     family.unload_s = Seconds(entry.DurationNs("unload_time", 0, 0));
     family.min_run = static_cast<int32_t>(entry.Integer("min_run", 0, 0, 1000000));
+    family.wake_least_setup = entry.Bool("wake_least_setup", false);
     family.idle_power_W =
         entry.Number("idle_power_W", default_idle_W, NumberRange::NonNegative("W"));
     family.busy_power_W =
@@ -225,6 +226,8 @@ enum KpiFixed {
   kKpiReworks,
   kKpiEvents,
   kKpiEnergy,
+  kKpiAiDecisions,
+  kKpiAiTimeouts,
   kKpiFixedCount,
 };
 constexpr const char* kLotClasses[] = {"normal", "hot", "super_hot"};
@@ -264,6 +267,28 @@ std::unique_ptr<Block> FabLineBlock::FromParams(const std::string& name, ParamRe
   } else {
     fab::ParseFabYaml(params, config.get());
   }
+  if (params.Has("ai_dispatch")) {
+    // Delegated dispatching: listed families ask the fab/dispatch command first.
+    ParamReader ai = params.Child("ai_dispatch");
+    const double timeout_s = static_cast<double>(ai.RequiredDurationNs("timeout", 1)) * 1e-9;
+    const YAML::Node families = ai.Raw("families");
+    if (!families.IsSequence()) {
+      ai.Error("families", NodeText(families), "expected a list of family names");
+    } else {
+      for (const auto& item : families) {
+        bool found = false;
+        for (fab::Family& family : config->families)
+          if (item.IsScalar() && family.name == item.Scalar()) {
+            family.delegate_timeout_s = timeout_s;
+            found = true;
+          }
+        if (!found)
+          params.diagnostics()->Add(NodeLocation(item, params.file()), ai.path() + ".families",
+                                    NodeText(item), "expected the name of a family of this fab");
+      }
+    }
+    ai.Finish();
+  }
   config->warmup_s = static_cast<double>(params.DurationNs("warmup", 0, 0)) * 1e-9;
   std::string log = params.String("completion_log", "");
   if (!log.empty() && std::filesystem::path(log).is_relative())
@@ -284,6 +309,22 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
       {.name = "power_W",
        .unit = "W",
        .doc = "mean electrical power of the tools over the step (positive = consumed)"});
+  out_queue_ = declaration.AddOutput(
+      {.name = "queue_lots",
+       .size = static_cast<int32_t>(std::max<size_t>(1, config_->families.size())),
+       .unit = "1",
+       .doc = "lots waiting in each family's queue (families in scenario/tool-file order)"});
+  out_awaiting_ = declaration.AddOutput(
+      {.name = "awaiting_decision",
+       .size = std::max(1, config_->num_tools()),
+       .unit = "1",
+       .doc = "1 where an idle tool of an ai_dispatch family waits for fab/dispatch"});
+  out_queue_view_ = declaration.AddOutput(
+      {.name = "queue_view",
+       .size = static_cast<int32_t>(std::max<size_t>(1, config_->families.size()) * kQueueView * 3),
+       .unit = "1",
+       .doc = "per family, its first lots in arrival order: priority, slack to due date [h], "
+              "route position (0-based); -1 where no lot"});
   energy_field_ = declaration.AddState({.name = "energy_J",
                                         .shape = {1},
                                         .unit = "J",
@@ -330,10 +371,20 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
             {.name = "rule",
              .unit = "1",
              .lower = 0,
-             .upper = 6,
+             .upper = 7,
              .doc = "0 fifo, 1 edd, 2 critical_ratio, 3 spt, 4 least_setup, 5 hot_lot_first, "
-                    "6 step_priority"}},
+                    "6 step_priority, 7 hot_lot_first_cr"}},
        .doc = "changes a family's dispatch rule"});
+  declaration.AddCommand(
+      {.verb = "dispatch",
+       .args = {{.name = "tool", .unit = "1", .lower = 0, .upper = tools, .doc = "tool index"},
+                {.name = "queue_index",
+                 .unit = "1",
+                 .lower = 0,
+                 .upper = 1e9,
+                 .doc = "lot position in the family queue (arrival order, as in queue_view)"}},
+       .doc = "AI dispatch: start that lot (and its batch mates) on a tool awaiting a decision; "
+              "ignored otherwise (the decision then falls back to the rule at the timeout)"});
   const char* fixed[kKpiFixedCount][3] = {
       {"lots_released", "1", "lots released (initial WIP included)"},
       {"lots_finished", "1", "lots finished"},
@@ -353,6 +404,8 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
       {"reworks", "1", "rework loops"},
       {"events", "1", "discrete events processed"},
       {"energy_kWh", "kWh", "tool energy"},
+      {"ai_decisions", "1", "dispatch decisions taken by fab/dispatch"},
+      {"ai_timeouts", "1", "delegated decisions that fell back to the family rule"},
   };
   for (const auto& kpi : fixed) {
     declaration.AddKpi({.name = kpi[0], .unit = kpi[1], .doc = kpi[2]});
@@ -399,6 +452,28 @@ void FabLineBlock::WriteOutputs(BlockIo& io, const fab::FabWorld& world, double 
   io.Out(out_wip_)[0] = static_cast<double>(counters.wip_lots);
   io.Out(out_lots_out_)[0] = static_cast<double>(counters.finished_lots);
   io.Out(out_released_)[0] = static_cast<double>(counters.released_lots);
+  double* queue = io.Out(out_queue_);
+  for (size_t f = 0; f < config_->families.size(); ++f)
+    queue[f] = static_cast<double>(world.queue(static_cast<int32_t>(f)).size());
+  double* awaiting = io.Out(out_awaiting_);
+  for (size_t t = 0; t < world.tools().size(); ++t)
+    awaiting[t] = world.tools()[t].awaiting ? 1.0 : 0.0;
+  double* view = io.Out(out_queue_view_);
+  const int64_t now = world.counters().time_ns;
+  for (size_t f = 0; f < config_->families.size(); ++f) {
+    const std::vector<int32_t>& lots = world.queue(static_cast<int32_t>(f));
+    for (int k = 0; k < kQueueView; ++k) {
+      double* cell = view + (f * kQueueView + static_cast<size_t>(k)) * 3;
+      if (static_cast<size_t>(k) >= lots.size()) {
+        cell[0] = cell[1] = cell[2] = -1.0;
+        continue;
+      }
+      const fab::Lot& lot = world.lot(lots[static_cast<size_t>(k)]);
+      cell[0] = lot.priority;
+      cell[1] = static_cast<double>(lot.due_ns - now) / 3.6e12;
+      cell[2] = lot.position;
+    }
+  }
   double* energy = io.Field<double>(energy_field_);
   io.Out(out_power_)[0] = period_s > 0 ? (world.energy_J() - energy[0]) / period_s : 0.0;
   energy[0] = world.energy_J();
@@ -433,6 +508,9 @@ void FabLineBlock::ApplyCommand(const TickInfo& tick, BlockIo& io, int command,
     case kCmdDispatchRule:
       world->SetRule(static_cast<int32_t>(args[0]),
                      static_cast<fab::DispatchRule>(static_cast<int>(args[1])));
+      break;
+    case kCmdDispatch:
+      world->DispatchByCommand(static_cast<int32_t>(args[0]), static_cast<int32_t>(args[1]));
       break;
     default:
       break;
@@ -491,6 +569,8 @@ void FabLineBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
   kpis[kKpiReworks] = static_cast<double>(counters.reworks);
   kpis[kKpiEvents] = static_cast<double>(counters.events);
   kpis[kKpiEnergy] = world->energy_J() / 3.6e6;
+  kpis[kKpiAiDecisions] = static_cast<double>(counters.ai_decisions);
+  kpis[kKpiAiTimeouts] = static_cast<double>(counters.ai_timeouts);
   size_t k = kKpiFixedCount;
   for (size_t p = 0; p < products; ++p) {
     kpis[k++] = product_out[p] / window_days;

@@ -5,7 +5,9 @@
 //
 // Ports (outputs): wip_lots [lot], lots_out [lot] (cumulative), lots_released [lot]
 // (cumulative, initial WIP included), power_W [W] (mean electrical power of all tools over the
-// step; positive = drawn from the site bus).
+// step; positive = drawn from the site bus), queue_lots [lot] (lots waiting per family, in the
+// order of the families: an observation for dispatch and release policies), and for AI
+// dispatch (`ai_dispatch`): awaiting_decision [1] per tool and queue_view per family.
 #pragma once
 
 #include <memory>
@@ -34,7 +36,10 @@ class FabLineBlock final : public Block {
     kCmdToolUp,
     kCmdPmPostpone,
     kCmdDispatchRule,
+    kCmdDispatch,
   };
+  /// Lots per family shown in the queue_view port (priority, slack [h], route position).
+  static constexpr int kQueueView = 4;
 
   std::string type_name() const override { return "fab_line"; }
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
@@ -53,7 +58,8 @@ class FabLineBlock final : public Block {
   void WriteOutputs(BlockIo& io, const fab::FabWorld& world, double period_s) const;
   std::shared_ptr<const fab::FabConfig> config_;
   std::string completion_log_;
-  int out_wip_ = -1, out_lots_out_ = -1, out_released_ = -1, out_power_ = -1;
+  int out_wip_ = -1, out_lots_out_ = -1, out_released_ = -1, out_power_ = -1, out_queue_ = -1,
+      out_awaiting_ = -1, out_queue_view_ = -1;
   FieldId energy_field_ = kInvalidField;
   std::vector<std::string> kpi_names_;
 };

@@ -82,8 +82,9 @@ struct DownCalendar {
 struct PmCalendar {
   std::string name;
   bool by_pieces = false;
-  double interval = 0.0;  ///< seconds, or pieces when by_pieces
-  double first = 0.0;     ///< first due (seconds or pieces); < 0 = one interval
+  double interval = 0.0;       ///< seconds, or pieces when by_pieces
+  double first = 0.0;          ///< first due (seconds or pieces); < 0 = one interval
+  bool stagger_first = false;  ///< tool k of n is first due at first * (k + 1) / n
   Dist duration;
 };
 
@@ -97,6 +98,15 @@ struct Family {
   double idle_power_W = 0.0, busy_power_W = 0.0;
   std::vector<int32_t> down_calendars, pm_calendars;
   int32_t location = 0;  ///< index into FabConfig::locations (transport times)
+  /// Loads and unloads while processing (SMT2020 STNCAP 2): load/unload add to the lot's time
+  /// but not to the tool's.
+  bool cascading = false;
+  /// An arriving lot wakes the idle tool needing the least setup for it first (SMT2020
+  /// WAKERESRANK wake_LeastSetupTime); otherwise idle tools choose in index order.
+  bool wake_least_setup = false;
+  /// > 0: dispatch decisions are delegated (fab/dispatch command) and fall back to `rule`
+  /// after this many seconds without an answer.
+  double delegate_timeout_s = 0.0;
 };
 
 struct ReleaseStream {

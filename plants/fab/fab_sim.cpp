@@ -21,6 +21,7 @@ enum EventPriority : int32_t {
   kPrioMaintenance = 3,
   kPrioArrive = 4,
   kPrioRelease = 5,
+  kPrioDecision = 6,  // after the arrivals of the same instant: the rule sees them all
 };
 
 struct DispatchKey {
@@ -130,7 +131,15 @@ void FabWorld::Start(int64_t now) {
         ScheduleNextDown(i, now, true);
       } else {
         const PmCalendar& pm = config_->pm_calendars[static_cast<size_t>(instance.calendar)];
-        const double first = pm.first >= 0 ? pm.first : pm.interval;
+        double first = pm.first >= 0 ? pm.first : pm.interval;
+        if (pm.stagger_first) {
+          // Tool k of n in the family gets (k + 1) / n of the first occurrence, so that the
+          // tools of a family do not all go to PM at once (SMT2020 constant FOA).
+          const Tool& tool = tools_[static_cast<size_t>(t)];
+          const int32_t k = t - config_->family_first_tool[static_cast<size_t>(tool.family)];
+          const int32_t n = config_->families[static_cast<size_t>(tool.family)].num_tools;
+          first = first * (k + 1) / n;
+        }
         if (pm.by_pieces)
           instance.pieces_left = first;
         else
@@ -216,6 +225,16 @@ void FabWorld::Handle(const CalendarEntry<Event>& entry) {
       if (!tool.busy && !tool.down) ToolNext(event.a, now);
       break;
     }
+    case kEvDecisionTimeout: {
+      Tool& tool = tools_[static_cast<size_t>(event.a)];
+      if (!tool.awaiting || tool.decision_version != event.tag) break;
+      tool.awaiting = 0;
+      ++counters_.ai_timeouts;
+      tool.fallback = 1;
+      TryStart(event.a, now);
+      tool.fallback = 0;
+      break;
+    }
     default:
       break;
   }
@@ -294,7 +313,24 @@ void FabWorld::Enqueue(int32_t slot, int64_t now) {
   const Step& step =
       config_->products[static_cast<size_t>(lot.product)].route[static_cast<size_t>(lot.position)];
   queues_[static_cast<size_t>(step.family)].push_back(slot);
-  if (!idle_[static_cast<size_t>(step.family)].empty()) Dispatch(step.family, now);
+  const std::vector<int32_t>& idle = idle_[static_cast<size_t>(step.family)];
+  if (idle.empty()) return;
+  if (step.setup >= 0 && config_->families[static_cast<size_t>(step.family)].wake_least_setup) {
+    // Wake the idle tool that needs the least setup for this lot (ties: lowest index) first.
+    int32_t best = -1;
+    double best_setup = 0.0;
+    for (int32_t tool : idle) {
+      const int32_t current = tools_[static_cast<size_t>(tool)].setup;
+      const double setup =
+          current == step.setup ? 0.0 : config_->SetupTime(current, step.setup, step);
+      if (best < 0 || setup < best_setup) {
+        best = tool;
+        best_setup = setup;
+      }
+    }
+    TryStart(best, now);
+  }
+  Dispatch(step.family, now);
 }
 
 void FabWorld::Dispatch(int32_t family, int64_t now) {
@@ -353,11 +389,31 @@ void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary, d
   }
 }
 
+bool FabWorld::Eligible(const Lot& lot, int32_t tool, bool restrict_setup) const {
+  if (lot.pin_position == lot.position && lot.pin_tool != tool) return false;
+  if (restrict_setup && config_->products[static_cast<size_t>(lot.product)]
+                                .route[static_cast<size_t>(lot.position)]
+                                .setup != tools_[static_cast<size_t>(tool)].setup)
+    return false;
+  return true;
+}
+
 bool FabWorld::TryStart(int32_t tool, int64_t now) {
-  const Tool& state = tools_[static_cast<size_t>(tool)];
+  Tool& state = tools_[static_cast<size_t>(tool)];
   const Family& family = config_->families[static_cast<size_t>(state.family)];
   const std::vector<int32_t>& queue = queues_[static_cast<size_t>(state.family)];
   if (queue.empty()) return false;
+  if (family.delegate_timeout_s > 0 && !state.fallback) {
+    // Delegated family: ask once (the awaiting_decision port), then wait for fab/dispatch or
+    // the timeout, which hands the decision back to the family rule.
+    if (!state.awaiting) {
+      state.awaiting = 1;
+      ++state.decision_version;
+      calendar_.Push(now + ToNs(family.delegate_timeout_s), kPrioDecision,
+                     {kEvDecisionTimeout, tool, 0, state.decision_version});
+    }
+    return false;
+  }
   // Minimum run length: right after a setup, lots of the current setup go first.
   bool restrict_setup = false;
   if (family.min_run > 0 && state.setup >= 0 && state.runs_since_setup < family.min_run) {
@@ -371,21 +427,6 @@ bool FabWorld::TryStart(int32_t tool, int64_t now) {
       }
     }
   }
-  auto eligible = [&](const Lot& lot) {
-    if (lot.pin_position == lot.position && lot.pin_tool != tool) return false;
-    if (restrict_setup && config_->products[static_cast<size_t>(lot.product)]
-                                  .route[static_cast<size_t>(lot.position)]
-                                  .setup != state.setup)
-      return false;
-    return true;
-  };
-  auto key_of = [&](const Lot& lot) {
-    DispatchKey key{};
-    Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
-    key.since = lot.queue_since_ns;
-    key.id = lot.id;
-    return key;
-  };
   tried_steps_.clear();
   for (;;) {
     // Best eligible lot whose (product, position) has not been ruled out for batching.
@@ -393,52 +434,85 @@ bool FabWorld::TryStart(int32_t tool, int64_t now) {
     DispatchKey best_key{};
     for (int32_t slot : queue) {
       const Lot& lot = lots_[static_cast<size_t>(slot)];
-      if (!eligible(lot)) continue;
+      if (!Eligible(lot, tool, restrict_setup)) continue;
       if (!tried_steps_.empty()) {
         const int32_t code = lot.product * 65536 + lot.position;
         if (std::find(tried_steps_.begin(), tried_steps_.end(), code) != tried_steps_.end())
           continue;
       }
-      const DispatchKey key = key_of(lot);
+      DispatchKey key{};
+      Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
+      key.since = lot.queue_since_ns;
+      key.id = lot.id;
       if (best < 0 || key < best_key) {
         best = slot;
         best_key = key;
       }
     }
     if (best < 0) return false;
+    if (StartWithHead(tool, best, now)) return true;
     const Lot& head = lots_[static_cast<size_t>(best)];
-    const Step& step = config_->products[static_cast<size_t>(head.product)]
-                           .route[static_cast<size_t>(head.position)];
-    scratch_.clear();
-    if (step.batch_max_wafers <= 0) {
-      scratch_.push_back(best);
-      StartJob(tool, now);
-      return true;
-    }
-    // Batch: lots at the same route step, in rule order, while they fit the maximum.
-    for (int32_t slot : queue) {
-      const Lot& lot = lots_[static_cast<size_t>(slot)];
-      if (lot.product == head.product && lot.position == head.position && eligible(lot))
-        scratch_.push_back(slot);
-    }
-    std::sort(scratch_.begin(), scratch_.end(), [&](int32_t a, int32_t b) {
-      return key_of(lots_[static_cast<size_t>(a)]) < key_of(lots_[static_cast<size_t>(b)]);
-    });
-    int32_t wafers = 0;
-    size_t taken = 0;
-    for (int32_t slot : scratch_) {
-      const int32_t lot_wafers = lots_[static_cast<size_t>(slot)].wafers;
-      if (wafers + lot_wafers > step.batch_max_wafers) continue;
-      wafers += lot_wafers;
-      scratch_[taken++] = slot;
-    }
-    scratch_.resize(taken);
-    if (wafers >= step.batch_min_wafers && taken > 0) {
-      StartJob(tool, now);
-      return true;
-    }
     tried_steps_.push_back(head.product * 65536 + head.position);
   }
+}
+
+bool FabWorld::StartWithHead(int32_t tool, int32_t best, int64_t now) {
+  const std::vector<int32_t>& queue =
+      queues_[static_cast<size_t>(tools_[static_cast<size_t>(tool)].family)];
+  const Lot& head = lots_[static_cast<size_t>(best)];
+  const Step& step = config_->products[static_cast<size_t>(head.product)]
+                         .route[static_cast<size_t>(head.position)];
+  scratch_.clear();
+  if (step.batch_max_wafers <= 0) {
+    scratch_.push_back(best);
+    StartJob(tool, now);
+    return true;
+  }
+  // Batch: the head first, then lots at the same route step in rule order while they fit.
+  auto key_of = [&](int32_t slot) {
+    const Lot& lot = lots_[static_cast<size_t>(slot)];
+    DispatchKey key{};
+    Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
+    key.since = lot.queue_since_ns;
+    key.id = lot.id;
+    return key;
+  };
+  for (int32_t slot : queue) {
+    const Lot& lot = lots_[static_cast<size_t>(slot)];
+    if (slot != best && lot.product == head.product && lot.position == head.position &&
+        Eligible(lot, tool, false))
+      scratch_.push_back(slot);
+  }
+  std::sort(scratch_.begin(), scratch_.end(),
+            [&](int32_t a, int32_t b) { return key_of(a) < key_of(b); });
+  scratch_.insert(scratch_.begin(), best);
+  int32_t wafers = 0;
+  size_t taken = 0;
+  for (int32_t slot : scratch_) {
+    const int32_t lot_wafers = lots_[static_cast<size_t>(slot)].wafers;
+    if (wafers + lot_wafers > step.batch_max_wafers) continue;
+    wafers += lot_wafers;
+    scratch_[taken++] = slot;
+  }
+  scratch_.resize(taken);
+  if (wafers < step.batch_min_wafers || taken == 0) return false;
+  StartJob(tool, now);
+  return true;
+}
+
+bool FabWorld::DispatchByCommand(int32_t tool_index, int32_t queue_index) {
+  Tool& tool = tools_[static_cast<size_t>(tool_index)];
+  const std::vector<int32_t>& queue = queues_[static_cast<size_t>(tool.family)];
+  if (!tool.awaiting || !tool.idle || queue_index < 0 ||
+      static_cast<size_t>(queue_index) >= queue.size())
+    return false;
+  const int32_t slot = queue[static_cast<size_t>(queue_index)];
+  if (!Eligible(lots_[static_cast<size_t>(slot)], tool_index, false)) return false;
+  if (!StartWithHead(tool_index, slot, counters_.time_ns)) return false;
+  tool.awaiting = 0;
+  ++tool.decision_version;  // the pending timeout no longer applies
+  ++counters_.ai_decisions;
+  return true;
 }
 
 void FabWorld::StartJob(int32_t tool_index, int64_t now) {
@@ -472,16 +546,25 @@ void FabWorld::StartJob(int32_t tool_index, int64_t now) {
   double process_s = step.time.kind == DistKind::kConstant
                          ? step.time.mean_s
                          : step.time.Sample(Uniform(kStreamProcess));
-  double occupy_s = step.cascade_s > 0 ? step.cascade_s : process_s;
+  double occupy_s = process_s;
   if (step.basis == TimeBasis::kPerPiece) {
-    process_s *= wafers;
-    occupy_s *= wafers;
+    if (step.cascade_s > 0) {
+      // Piece cascade: the first wafer takes the processing time, each further one the
+      // interval; the tool takes the next lot after interval x wafers.
+      process_s += step.cascade_s * (wafers - 1);
+      occupy_s = step.cascade_s * wafers;
+    } else {
+      process_s *= wafers;
+      occupy_s = process_s;
+    }
+  } else if (step.cascade_s > 0) {
+    occupy_s = step.cascade_s;  // lot cascade: the next job may start after the interval
   }
-  occupy_s = std::min(occupy_s, process_s);
   const int64_t setup_end = now + ToNs(setup_s);
   const int64_t handling = ToNs(family.load_s) + ToNs(family.unload_s);
   const int64_t lot_done = setup_end + handling + ToNs(process_s);
-  const int64_t tool_free = setup_end + handling + ToNs(occupy_s);
+  // Cascading tools (SMT2020 STNCAP 2) load and unload while processing the next lot.
+  const int64_t tool_free = setup_end + (family.cascading ? 0 : handling) + ToNs(occupy_s);
   SetIdle(tool_index, false);
   tool.busy = 1;
   ++tool.version;
@@ -614,6 +697,10 @@ void FabWorld::SetIdle(int32_t tool_index, bool idle) {
   Tool& tool = tools_[static_cast<size_t>(tool_index)];
   if ((tool.idle != 0) == idle) return;
   tool.idle = idle ? 1 : 0;
+  if (!idle && tool.awaiting) {  // busy, down or off: the open decision request lapses
+    tool.awaiting = 0;
+    ++tool.decision_version;
+  }
   std::vector<int32_t>& list = idle_[static_cast<size_t>(tool.family)];
   if (idle)
     list.insert(std::lower_bound(list.begin(), list.end(), tool_index), tool_index);

@@ -34,6 +34,7 @@ enum EventKind : int32_t {
   kEvRepair,
   kEvPmDue,
   kEvPmEnd,
+  kEvDecisionTimeout,
 };
 
 struct Event {
@@ -87,10 +88,12 @@ struct Tool {
   uint32_t pending_pm_mask;
   int32_t pending_off;
   int32_t off;
-  uint32_t version;         ///< bumped when a job is started (tool_free tag)
-  int32_t active_calendar;  ///< local instance of the running down/PM, -1 = none
-  int32_t idle;             ///< 1 while in the family's idle list
-  int32_t reserved;         ///< keeps the struct free of padding (it is hashed)
+  uint32_t version;           ///< bumped when a job is started (tool_free tag)
+  int32_t active_calendar;    ///< local instance of the running down/PM, -1 = none
+  int32_t idle;               ///< 1 while in the family's idle list
+  int32_t awaiting;           ///< 1 while an external (AI) dispatch decision is awaited
+  uint32_t decision_version;  ///< bumped per decision request (timeout event tag)
+  int32_t fallback;           ///< 1 while the family rule decides after a timeout
 };
 
 /// One completed lot (the completion log).
@@ -119,6 +122,8 @@ struct FabCounters {
   int64_t next_lot_id;
   int64_t time_ns;  ///< the simulated time this world has been advanced to
   int64_t held_releases;
+  int64_t ai_decisions;  ///< dispatch decisions taken by command
+  int64_t ai_timeouts;   ///< decisions that fell back to the family rule
 };
 
 /// Controls an operator or AI may change during the run (block commands).
@@ -163,12 +168,19 @@ class FabWorld final : public WorldAux {
   void SetToolOff(int32_t tool, bool off);
   void PostponePm(int32_t tool, int64_t until_ns);
   void SetRule(int32_t family, DispatchRule rule);
+  /// External dispatch: starts the lot at `queue_index` of the tool's family queue (arrival
+  /// order) on `tool`, which must be awaiting a decision. False when not possible (the
+  /// decision then times out to the family rule).
+  bool DispatchByCommand(int32_t tool, int32_t queue_index);
 
   const FabCounters& counters() const { return counters_; }
   const FabControls& controls() const { return controls_; }
   const std::vector<Completion>& completions() const { return completions_; }
   const std::vector<Tool>& tools() const { return tools_; }
-  const std::vector<int32_t>& queue(int32_t family) const { return queues_[family]; }
+  const std::vector<int32_t>& queue(int32_t family) const {
+    return queues_[static_cast<size_t>(family)];
+  }
+  const Lot& lot(int32_t slot) const { return lots_[static_cast<size_t>(slot)]; }
   /// Energy drawn by all tools since the start [J] (idle or busy power per E10 state).
   double energy_J() const { return energy_J_; }
   /// ∫ WIP dt since the start [lot s] (time-average WIP = this / elapsed time).
@@ -191,6 +203,10 @@ class FabWorld final : public WorldAux {
   void Enqueue(int32_t slot, int64_t now);
   void Dispatch(int32_t family, int64_t now);
   bool TryStart(int32_t tool, int64_t now);
+  /// Starts `head` on `tool` (with its batch mates for a batching step); false if a batch
+  /// would stay below its minimum.
+  bool StartWithHead(int32_t tool, int32_t head, int64_t now);
+  bool Eligible(const Lot& lot, int32_t tool, bool restrict_setup) const;
   void StartJob(int32_t tool, int64_t now);  // starts the lots in scratch_
   void LotDone(int32_t slot, int64_t now);
   void ToolFree(int32_t tool, int64_t now);

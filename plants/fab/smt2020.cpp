@@ -207,6 +207,18 @@ void LoadSmt2020(const std::filesystem::path& dir, Diagnostics* diagnostics, Fab
         tools.Number(row, "LTIME", false, 0.0) * tools.UnitSeconds(row, "LTUNITS", false);
     family.unload_s =
         tools.Number(row, "ULTIME", false, 0.0) * tools.UnitSeconds(row, "ULTUNITS", false);
+    const std::string wake = tools.Text(row, "WAKERESRANK");
+    if (wake == "wake_LeastSetupTime")
+      family.wake_least_setup = true;
+    else if (!wake.empty())
+      tools.Error(row, "WAKERESRANK", wake, "expected wake_LeastSetupTime or empty");
+    const std::string capacity = tools.Text(row, "STNCAP");
+    if (!capacity.empty()) {
+      const double value = tools.Number(row, "STNCAP", true, 1.0, 1.0);
+      if (value != 1.0 && value != 2.0)
+        tools.Error(row, "STNCAP", capacity, "expected 2 (cascading tool), 1 or empty");
+      family.cascading = value == 2.0;
+    }
     const std::string location = tools.Text(row, "STNFAMLOC");
     int32_t loc = Find(config->locations, location);
     if (loc < 0) {
@@ -485,6 +497,7 @@ void LoadSmt2020(const std::filesystem::path& dir, Diagnostics* diagnostics, Fab
       if (is_pm) {
         PmCalendar& pm = config->pm_calendars[static_cast<size_t>(calendar)];
         pm.first = first_value >= 0 ? first_value * first_unit : -1.0;
+        pm.stagger_first = first_value >= 0 && first_kind == DistKind::kConstant;
         family.pm_calendars.push_back(calendar);
       } else {
         DownCalendar& down = config->down_calendars[static_cast<size_t>(calendar)];

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -60,15 +61,25 @@ TEST_CASE("Mini-Fab conserves lots at every tick: released = finished + WIP", "[
   const FieldId released = schema.Find("fab.lots_released");
   const FieldId out = schema.Find("fab.lots_out");
   const FieldId wip = schema.Find("fab.wip_lots");
-  int64_t violations = 0;
+  const FieldId queue = schema.Find("fab.queue_lots");
+  int64_t violations = 0, queue_mismatches = 0;
   for (int tick = 0; tick < 30 * 1440; ++tick) {  // 30 days of 1-minute ticks
     simulator.Step(1);
     const State& state = simulator.state();
     if (state.World<double>(released, 0)[0] !=
         state.World<double>(out, 0)[0] + state.World<double>(wip, 0)[0])
       ++violations;
+    // Waiting lots: the queue port equals the world's queues and never exceeds WIP.
+    double waiting = 0;
+    for (int f = 0; f < 3; ++f) {
+      const double q = state.World<double>(queue, 0)[f];
+      waiting += q;
+      if (q != static_cast<double>(World(simulator).queue(f).size())) ++queue_mismatches;
+    }
+    if (waiting > state.World<double>(wip, 0)[0]) ++queue_mismatches;
   }
   CHECK(violations == 0);
+  CHECK(queue_mismatches == 0);
   CHECK(simulator.state().World<double>(out, 0)[0] > 300);  // lots really flowed
 }
 
@@ -190,6 +201,109 @@ TEST_CASE("Fab commands: CONWIP caps WIP, release rate scales releases, tools go
   // Out-of-range arguments are refused by the engine.
   CHECK_FALSE(
       simulator.Submit({.target = "fab/tool_down", .values = {5}, .origin = "test"}).empty());
+}
+
+TEST_CASE("The completion log CSV has one row per finished lot", "[fab]") {
+  const std::filesystem::path csv =
+      std::filesystem::temp_directory_path() / "ftwin_fab_test_lots.csv";
+  std::filesystem::remove(csv);
+  std::string text = ReadText(kMinifab);
+  const size_t line = text.find("    completion_log:");
+  text.replace(line, text.find('\n', line) - line, "    completion_log: " + csv.string());
+  const auto model = LoadScenarioText(text, kMinifab, Registry()).model;
+  Simulator simulator(model);
+  simulator.Step(10 * 1440);
+  simulator.ComputeKpis();  // writes the log
+  std::ifstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  CHECK(header ==
+        "lot,product,priority,wafers,release_h,finish_h,due_h,cycle_time_h,on_time,reworks");
+  std::vector<std::string> rows;
+  while (std::getline(in, row)) rows.push_back(row);
+  const auto& done = World(simulator).completions();
+  REQUIRE(rows.size() == done.size());
+  REQUIRE(!rows.empty());
+  // The first row: lot id, product name and cycle time as in the world.
+  std::istringstream first(rows[0]);
+  std::string id, product, priority, wafers, release, finish, due, cycle;
+  std::getline(first, id, ',');
+  std::getline(first, product, ',');
+  std::getline(first, priority, ',');
+  std::getline(first, wafers, ',');
+  std::getline(first, release, ',');
+  std::getline(first, finish, ',');
+  std::getline(first, due, ',');
+  std::getline(first, cycle, ',');
+  CHECK(std::stoll(id) == done[0].lot_id);
+  CHECK(product == static_cast<const FabLineBlock&>(model->block(model->FindBlock("fab")))
+                       .config()
+                       .products[static_cast<size_t>(done[0].product)]
+                       .name);
+  CHECK(std::stod(cycle) ==
+        Approx(static_cast<double>(done[0].finish_ns - done[0].release_ns) / 3.6e12).margin(1e-6));
+  std::filesystem::remove(csv);
+}
+
+TEST_CASE("AI dispatch: decisions by command, timeouts fall back to the rule", "[fab]") {
+  std::string text = ReadText(kMinifab);
+  const size_t line = text.find("    completion_log:");
+  text.replace(line, text.find('\n', line) - line,
+               "    ai_dispatch: {families: [litho], timeout: 10min}");
+  const auto model = LoadScenarioText(text, kMinifab, Registry()).model;
+  const FieldId awaiting = model->schema().Find("fab.awaiting_decision");
+  const FieldId view = model->schema().Find("fab.queue_view");
+  const int litho_tool = 4;  // tools: diffusion 0-1, implant 2-3, litho 4
+  // 1. Nobody answers: every litho decision times out to the rule, lots still flow.
+  {
+    Simulator simulator(model);
+    simulator.Step(10 * 1440);
+    const auto& counters = World(simulator).counters();
+    CHECK(counters.ai_decisions == 0);
+    CHECK(counters.ai_timeouts > 100);
+    CHECK(counters.finished_lots > 100);
+  }
+  // 2. A scripted agent takes the head of the litho queue whenever the tool asks: it decides
+  //    everything (the answer arrives within a tick, long before the 10 min timeout).
+  {
+    Simulator simulator(model);
+    int64_t asked = 0;
+    for (int tick = 0; tick < 10 * 1440; ++tick) {
+      simulator.Step(1);
+      const double* wait = simulator.state().World<double>(awaiting, 0);
+      REQUIRE(wait[0] == 0.0);  // only delegated families ask
+      if (wait[litho_tool] == 1.0) {
+        ++asked;
+        // The view shows the head lot of the litho queue (family 2): priority 10 or 20.
+        const double* litho = simulator.state().World<double>(view, 0) + 2 * 4 * 3;
+        REQUIRE(litho[0] >= 10);
+        REQUIRE(simulator
+                    .Submit({.tick = simulator.tick(),
+                             .target = "fab/dispatch",
+                             .values = {double(litho_tool), 0},
+                             .origin = "agent"})
+                    .empty());
+      }
+    }
+    const auto& counters = World(simulator).counters();
+    CHECK(asked > 100);
+    CHECK(counters.ai_decisions == asked);
+    CHECK(counters.ai_timeouts == 0);
+    CHECK(counters.finished_lots > 100);
+    // 3. An answer that names no lot is ignored: the decision times out to the rule.
+    for (int tick = 0; tick < 1440; ++tick) {
+      simulator.Step(1);
+      if (simulator.state().World<double>(awaiting, 0)[litho_tool] == 1.0)
+        REQUIRE(simulator
+                    .Submit({.tick = simulator.tick(),
+                             .target = "fab/dispatch",
+                             .values = {double(litho_tool), 500},
+                             .origin = "agent"})
+                    .empty());
+    }
+    CHECK(World(simulator).counters().ai_timeouts > 0);
+    CHECK(World(simulator).counters().ai_decisions == asked);
+  }
 }
 
 TEST_CASE("power_W is the mean tool power: idle or busy per tool", "[fab]") {

@@ -232,6 +232,89 @@ TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
   CHECK(world.tools()[0].e10_ns[kScheduledDown] == (20 + 25 + 20) * kMinNs);
 }
 
+TEST_CASE("Cascading: the tool takes the next lot before the previous one is done", "[fab]") {
+  // Per-piece step, 10 min for the first wafer, then one wafer every 2 min (SMT2020
+  // PartInterval): a 5-wafer lot is done after 10 + 4 x 2 = 18 min, the tool is free after
+  // 5 x 2 = 10 min. The family loads/unloads 1 min each while processing (STNCAP 2): the lot
+  // takes 20 min, the tool 10 min. Two lots at t = 0: done at 20 and 30 min.
+  FabConfig config = SingleStation(1, Const(600.0), Const(3600.0));
+  config.families[0].load_s = 60.0;
+  config.families[0].unload_s = 60.0;
+  config.families[0].cascading = true;
+  config.products[0].route[0].basis = TimeBasis::kPerPiece;
+  config.products[0].route[0].cascade_s = 120.0;
+  config.releases[0].wafers = 5;
+  config.releases[0].lots_per_release = 2;
+  config.releases[0].count = 1;
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 2.0);
+  REQUIRE(world.completions().size() == 2);
+  CHECK(world.completions()[0].finish_ns == 20 * kMinNs);
+  CHECK(world.completions()[1].finish_ns == 30 * kMinNs);
+  CHECK(world.tools()[0].e10_ns[kProductive] == 20 * kMinNs);  // two 10 min occupations
+}
+
+TEST_CASE("Constant first PM occurrences are staggered over the tools of a family", "[fab]") {
+  // 4 tools, PM every 7 d, first at 4 d (constant): tool k first goes at (k + 1) d, for 1 h.
+  FabConfig config = SingleStation(4, Const(60.0), Const(1e9));
+  PmCalendar pm;
+  pm.interval = 7 * 86400.0;
+  pm.first = 4 * 86400.0;
+  pm.stagger_first = true;
+  pm.duration = Const(3600.0);
+  config.pm_calendars.push_back(pm);
+  config.families[0].pm_calendars.push_back(0);
+  config.releases.clear();
+  config.Finalise();
+  const FabWorld world = Run(config, 1, 2.5 * 24);
+  const int64_t hour_ns = 60 * kMinNs;
+  CHECK(world.tools()[0].e10_ns[kScheduledDown] == hour_ns);
+  CHECK(world.tools()[1].e10_ns[kScheduledDown] == hour_ns);
+  CHECK(world.tools()[2].e10_ns[kScheduledDown] == 0);
+  CHECK(world.tools()[3].e10_ns[kScheduledDown] == 0);
+}
+
+TEST_CASE("An arriving lot wakes the idle tool needing the least setup", "[fab]") {
+  // Two tools; lots A (0 h), B (2 h), A (4 h), far apart. Setup any -> A/B 20 min,
+  // A -> B 25 min. Waking by index: tool 0 does all three (none->A, A->B, B->A: 3 setups).
+  // Waking by least setup: B goes to the fresh tool 1 (20 < 25 min), the second A to tool 0
+  // which still has A: 2 setups.
+  for (bool wake : {false, true}) {
+    FabConfig config;
+    Family family;
+    family.name = "implant";
+    family.num_tools = 2;
+    family.wake_least_setup = wake;
+    config.families.push_back(family);
+    const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
+    config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
+    for (int32_t setup : {a, b}) {
+      Product product;
+      product.name = setup == a ? "A" : "B";
+      product.nominal_wafers = 1;
+      Step step;
+      step.time = Const(1800.0);
+      step.setup = setup;
+      product.route.push_back(step);
+      config.products.push_back(product);
+    }
+    const int order[] = {0, 1, 0};
+    for (int k = 0; k < 3; ++k) {
+      ReleaseStream stream;
+      stream.product = order[k];
+      stream.wafers = 1;
+      stream.interval = Const(3600.0);
+      stream.count = 1;
+      stream.start_s = 2 * 3600.0 * k;
+      config.releases.push_back(stream);
+    }
+    config.Finalise();
+    const FabWorld world = Run(config, 1, 12.0);
+    CHECK(world.counters().setups == (wake ? 2 : 3));
+    CHECK(world.tools()[1].e10_ns[kProductive] == (wake ? 30 * kMinNs : 0));
+  }
+}
+
 // Lu & Kumar (1991): two stations, route 1 -> 2 -> 2 -> 1 (steps 1..4), loads
 // m1 + m4 = m2 + m3 = 0.7 < 1. Priority to steps 4 (station 1) and 2 (station 2) is unstable
 // when m2 + m4 > 1 (here 1.2); FIFO is stable.
@@ -266,7 +349,7 @@ FabConfig LuKumar(bool bad_priority) {
 }
 
 TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO", "[fab]") {
-  const double horizon_h = 20000.0;
+  const double horizon_h = 10000.0;
   for (bool bad : {true, false}) {
     const FabConfig config = LuKumar(bad);
     FabWorld world(&config);
