@@ -61,7 +61,7 @@ std::string SignalScenario(int worlds, int64_t ticks) {
          "s, seed: 1, worlds: " + std::to_string(worlds) +
          ", threads: 1}\n"
          "blocks:\n  - {name: sig, type: signal_source, shape: sine, unit: '1', mean: 0.0, "
-         "amplitude: 1.0, period: 60s}\n"
+         "amplitude: 1.0, wave_period: 60s}\n"
          "exports:\n  - {topic: sig/, fields: [sig.value]}\n";
 }
 

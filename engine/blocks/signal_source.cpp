@@ -35,7 +35,7 @@ std::unique_ptr<Block> SignalSourceBlock::FromParams(const std::string& name, Pa
     config.shape = Shape::kSine;
     config.value = params.RequiredNumber("mean", any);
     config.amplitude = params.RequiredNumber("amplitude", NumberRange::NonNegative(config.unit));
-    config.period_s = NsToSeconds(params.RequiredDurationNs("period", 1));
+    config.period_s = NsToSeconds(params.RequiredDurationNs("wave_period", 1));
     config.phase_s = seconds("peak_at", 0);
   } else {
     config.shape = Shape::kSchedule;

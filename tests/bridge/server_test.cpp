@@ -33,7 +33,7 @@ name: bridge-room
 run: {dt: 10s, duration: )" +
          duration + R"(, seed: 7, worlds: )" + std::to_string(worlds) + R"(, threads: 1}
 blocks:
-  - {name: weather, type: signal_source, shape: sine, unit: K, mean: 278.15, amplitude: 5.0, period: 1d}
+  - {name: weather, type: signal_source, shape: sine, unit: K, mean: 278.15, amplitude: 5.0, wave_period: 1d}
   - name: building
     type: thermal_network
     nodes:

@@ -16,7 +16,7 @@ ROOM = """ftwin: 1
 name: py-room
 run: {{dt: 10s, duration: {duration}, seed: 7, worlds: {worlds}, threads: 1}}
 blocks:
-  - {{name: weather, type: signal_source, shape: sine, unit: K, mean: 278.15, amplitude: 5.0, period: 1d}}
+  - {{name: weather, type: signal_source, shape: sine, unit: K, mean: 278.15, amplitude: 5.0, wave_period: 1d}}
   - name: building
     type: thermal_network
     nodes:

@@ -31,7 +31,7 @@ TEST_CASE("Stepping sensors (every noise model, a range scanner) allocates nothi
 name: sensor-allocation
 run: {dt: 10ms, duration: 1h, seed: 3, worlds: 8, threads: 2}
 blocks:
-  - {name: source, type: signal_source, shape: sine, unit: K, mean: 300, amplitude: 5, period: 2s}
+  - {name: source, type: signal_source, shape: sine, unit: K, mean: 300, amplitude: 5, wave_period: 2s}
   - name: probe
     type: sensor
     preset: rtd_pt100_class_a

@@ -23,7 +23,7 @@ std::string Scenario(const std::string& sensor, int worlds = 3, int threads = 1,
   return "ftwin: 1\nname: sensors\nrun: {dt: 10ms, duration: 10s, seed: 7, worlds: " +
          std::to_string(worlds) + ", threads: " + std::to_string(threads) +
          "}\nblocks:\n  - {name: source, type: signal_source, shape: sine, unit: K, mean: 300, "
-         "amplitude: 5, period: 2s}\n  - name: probe\n    type: sensor\n" +
+         "amplitude: 5, wave_period: 2s}\n  - name: probe\n    type: sensor\n" +
          sensor + "connections:\n  - [source.value, probe.truth]\n" + faults;
 }
 
