@@ -24,6 +24,22 @@ void ApplyCurve(zmq::socket_t& socket, const std::optional<CurveKeys>& keys) {
   socket.set(zmq::sockopt::curve_secretkey, keys->client_secret);
 }
 
+// Waits up to `timeout` for one multipart message and decodes it from frame `first` on (after
+// the topic frame on a stream); throws naming `what` when it is not a valid message.
+std::optional<Message> ReceiveDecoded(zmq::socket_t& socket, std::chrono::milliseconds timeout,
+                                      size_t first, const char* what) {
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+  std::vector<zmq::message_t> frames;
+  if (!zmq::recv_multipart(socket, std::back_inserter(frames))) return std::nullopt;
+  Message message;
+  std::string error;
+  if (frames.size() <= first || !DecodeMessage(frames, first, &message, &error))
+    throw std::runtime_error(std::string("bad ") + what + ": " + error);
+  if (first > 0) message.topic = frames[0].to_string();
+  return message;
+}
+
 }  // namespace
 
 const Array& Message::array(const std::string& name) const {
@@ -93,15 +109,7 @@ void Client::Send(nlohmann::json header, const std::vector<Array>& arrays) {
 }
 
 std::optional<Message> Client::Receive(std::chrono::milliseconds timeout) {
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
-  std::vector<zmq::message_t> frames;
-  if (!zmq::recv_multipart(socket_, std::back_inserter(frames))) return std::nullopt;
-  Message message;
-  std::string error;
-  if (!DecodeMessage(frames, 0, &message, &error))
-    throw std::runtime_error("bad reply from the server: " + error);
-  return message;
+  return ReceiveDecoded(socket_, timeout, 0, "reply from the server");
 }
 
 Message Client::Request(nlohmann::json header, const std::vector<Array>& arrays,
@@ -142,22 +150,16 @@ Subscriber::Subscriber(zmq::context_t& context, const std::string& stream_endpoi
 }
 
 std::optional<Message> Subscriber::Receive(std::chrono::milliseconds timeout) {
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
-  std::vector<zmq::message_t> frames;
-  if (!zmq::recv_multipart(socket_, std::back_inserter(frames))) return std::nullopt;
-  Message message;
-  std::string error;
-  if (frames.empty() || !DecodeMessage(frames, 1, &message, &error))
-    throw std::runtime_error("bad stream message: " + error);
-  message.topic = frames[0].to_string();
+  std::optional<Message> received = ReceiveDecoded(socket_, timeout, 1, "stream message");
+  if (!received) return std::nullopt;
+  Message& message = *received;
   const uint64_t seq = message.header.value("seq", uint64_t{0});
   auto [it, inserted] = last_seq_.emplace(message.topic, seq);
   if (!inserted) {
     if (seq > it->second + 1) gaps_ += static_cast<int64_t>(seq - it->second - 1);
     it->second = seq;
   }
-  return message;
+  return received;
 }
 
 }  // namespace ftwin::bridge
