@@ -102,7 +102,15 @@ int RunScenarioCommand(const RunOptions& options) {
     }
     RecordOptions record;
     record.file = options.record_file;
-    record.every_ticks = std::max<int64_t>(1, options.record_every_ns / run.dt_ns);
+    // Without --record-every, record at the scenario's fastest export rate (what the bridge
+    // streams), or every tick when the scenario declares no exports.
+    int64_t every_ns = options.record_every_ns;
+    if (every_ns == 0 && !spec.exports.empty()) {
+      every_ns = spec.exports.front().every_ns > 0 ? spec.exports.front().every_ns : run.dt_ns;
+      for (const ExportSpec& item : spec.exports)
+        every_ns = std::min(every_ns, item.every_ns > 0 ? item.every_ns : run.dt_ns);
+    }
+    record.every_ticks = std::max<int64_t>(1, every_ns / run.dt_ns);
     record.version = FTWIN_VERSION;
     try {
       recorder = std::make_unique<Recorder>(spec, options.overrides, simulator, record);
