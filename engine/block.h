@@ -84,6 +84,7 @@ struct DeclareContext {
 };
 
 class GraphBuilder;
+class SceneBuilder;
 
 /// Filled by Block::Declare. Field names passed here are local ("temp_K"); the declaration
 /// prefixes them with the block name ("room.temp_K").
@@ -205,6 +206,12 @@ class Block {
   virtual void ApplyFault(const TickInfo& tick, BlockIo& io, int fault,
                           std::span<const double> params, bool active) const {
     (void)tick, (void)io, (void)fault, (void)params, (void)active;
+  }
+  /// True when the block describes 3D geometry (DescribeScene) for recordings.
+  virtual bool HasScene() const { return false; }
+  /// Adds this world's geometry (in the site frame) to `scene`; called at recorded ticks.
+  virtual void DescribeScene(const TickInfo& tick, const BlockIo& io, SceneBuilder& scene) const {
+    (void)tick, (void)io, (void)scene;
   }
   /// True when the block has a CUDA driver for its Update (the GPU backend can run it).
   virtual bool SupportsCuda() const { return false; }

@@ -1,5 +1,7 @@
 #include "engine/recorder.h"
 
+#include "engine/scene.h"
+
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -145,6 +147,7 @@ std::string EncodeBlockMessage(const Simulator& simulator, int block, int world)
 
 struct Recorder::Channels {
   std::vector<uint16_t> block_channels;  // per block (0 = none)
+  std::vector<uint16_t> scene_channels;  // per block with a scene (0 = none)
   uint16_t events = 0;
   uint16_t commands = 0;
 };
@@ -175,6 +178,18 @@ Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& s
                                                BlockJsonSchema(model, b));
     channels_->block_channels.push_back(writer_->AddChannel(
         schema, "/" + model.binding(b).name, "json", {{"block_type", model.block(b).type_name()}}));
+  }
+  uint16_t scene_schema = 0;
+  for (int b = 0; b < model.num_blocks(); ++b) {
+    uint16_t channel = 0;
+    if (model.block(b).HasScene()) {
+      if (scene_schema == 0)
+        scene_schema =
+            writer_->AddSchema("foxglove.SceneUpdate", "jsonschema", kSceneUpdateJsonSchema);
+      channel = writer_->AddChannel(scene_schema, "/" + model.binding(b).name + "/scene", "json",
+                                    {{"block_type", model.block(b).type_name()}});
+    }
+    channels_->scene_channels.push_back(channel);
   }
   channels_->events = writer_->AddChannel(
       writer_->AddSchema("ftwin.Event", "jsonschema", kEventSchema), "/ftwin/events", "json");
@@ -215,6 +230,22 @@ void Recorder::OnTick(const Simulator& simulator) {
     for (int world = 0; world < simulator.num_worlds(); ++world)
       writer_->WriteMessage(channels_->block_channels[static_cast<size_t>(b)], time_ns,
                             EncodeBlockMessage(simulator, b, world));
+  // 3D scenes: one message per world, in the frame "world<k>" (worlds side by side in Foxglove
+  // by choosing the display frame).
+  for (int b = 0; b < model.num_blocks(); ++b) {
+    const uint16_t channel = channels_->scene_channels[static_cast<size_t>(b)];
+    if (channel == 0) continue;
+    const BlockBinding& binding = model.binding(b);
+    const TickInfo info =
+        model.MakeTickInfo(simulator.tick(), binding.period_ticks, model.run().seed);
+    for (int world = 0; world < simulator.num_worlds(); ++world) {
+      SceneBuilder scene;
+      BlockIo io(const_cast<State*>(&simulator.state()), &binding, world);
+      model.block(b).DescribeScene(info, io, scene);
+      writer_->WriteMessage(channel, time_ns,
+                            scene.ToJson(simulator.time_ns(), "world" + std::to_string(world)));
+    }
+  }
 }
 
 void Recorder::Close() {
@@ -291,7 +322,10 @@ ReplayReport ReplayRecording(const std::filesystem::path& file, const BlockRegis
   }
   for (const mcap::McapMessage& message : contents.messages) {
     const std::string& topic = topics[message.channel_id];
-    if (topic != "/ftwin/commands" && topic != "/ftwin/events") state_messages.push_back(&message);
+    // Scenes are derived from the state; the state messages are what replay compares.
+    const bool scene = topic.size() > 6 && topic.compare(topic.size() - 6, 6, "/scene") == 0;
+    if (topic != "/ftwin/commands" && topic != "/ftwin/events" && !scene)
+      state_messages.push_back(&message);
   }
   // Block channel of each block index.
   std::map<std::string, int> block_of_topic;

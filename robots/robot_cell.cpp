@@ -1,5 +1,7 @@
 #include "robots/robot_cell.h"
 
+#include "engine/scene.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -1145,6 +1147,84 @@ void RegisterRobotCellBlock(BlockRegistry& registry) {
                     "spot-welding cell: conveyor, URDF arms as Bullet multibodies, weld programs, "
                     "interlocks, safety stops, drive power",
                     RobotCellBlock::FromParams);
+}
+
+namespace {
+
+// A cylinder of radius r from a to b (Foxglove cylinders stand along their local z axis).
+ScenePrimitive Segment(const Eigen::Vector3d& a, const Eigen::Vector3d& b, double r,
+                       const std::array<double, 4>& color) {
+  ScenePrimitive cylinder;
+  cylinder.kind = ScenePrimitive::Kind::kCylinder;
+  const Eigen::Vector3d mid = 0.5 * (a + b), axis = b - a;
+  const double length = axis.norm();
+  const Eigen::Quaterniond q =
+      length > 1e-12 ? Eigen::Quaterniond::FromTwoVectors(Eigen::Vector3d::UnitZ(), axis)
+                     : Eigen::Quaterniond::Identity();
+  cylinder.position = {mid.x(), mid.y(), mid.z()};
+  cylinder.orientation = {q.x(), q.y(), q.z(), q.w()};
+  cylinder.size = {2 * r, 2 * r, length};
+  cylinder.color = color;
+  return cylinder;
+}
+
+ScenePrimitive Box(const Eigen::Vector3d& center, const Eigen::Vector3d& size,
+                   const std::array<double, 4>& color) {
+  ScenePrimitive cube;
+  cube.position = {center.x(), center.y(), center.z()};
+  cube.size = {size.x(), size.y(), size.z()};
+  cube.color = color;
+  return cube;
+}
+
+}  // namespace
+
+void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
+                                   SceneBuilder& scene) const {
+  (void)tick;
+  const std::array<double, 4> kRobotColor{1.0, 0.45, 0.0, 1.0}, kJointColor{0.2, 0.2, 0.2, 1.0};
+  const double* q_all = io.Field<double>(q_);
+  for (size_t r = 0; r < config_.robots.size(); ++r) {
+    const Robot& robot = config_.robots[r];
+    ArmVector q = ArmVector::Zero();
+    for (int i = 0; i < robot.arm.dof; ++i) q(i) = q_all[dof_offset_[r] + i];
+    ArmPose bodies[kArmMaxDof];
+    ArmForwardKinematics(robot.arm, q, bodies);
+    SceneEntity& entity = scene.Entity(robot.name);
+    Eigen::Vector3d previous = robot.base.p;
+    for (int i = 0; i < robot.arm.dof; ++i) {
+      const Eigen::Vector3d joint = (robot.base * bodies[i]).p;
+      entity.primitives.push_back(Segment(previous, joint, 0.5 * robot.link_radius_m, kRobotColor));
+      ScenePrimitive sphere;
+      sphere.kind = ScenePrimitive::Kind::kSphere;
+      sphere.position = {joint.x(), joint.y(), joint.z()};
+      sphere.size = {robot.link_radius_m * 1.2, robot.link_radius_m * 1.2,
+                     robot.link_radius_m * 1.2};
+      sphere.color = kJointColor;
+      entity.primitives.push_back(sphere);
+      previous = joint;
+    }
+    const Eigen::Vector3d tcp = (robot.base * ArmToolPose(robot.arm, q)).p;
+    entity.primitives.push_back(Segment(previous, tcp, 0.3 * robot.link_radius_m, kJointColor));
+  }
+  const double* cell = io.Field<double>(cell_);
+  const Eigen::Vector3d body_center(cell[kBodyX], 0.0,
+                                    config_.body_floor_m + 0.5 * config_.body_size_m.z());
+  scene.Entity("car_body")
+      .primitives.push_back(Box(body_center, config_.body_size_m, {0.75, 0.78, 0.82, 0.9}));
+  const double conveyor_length = config_.conveyor_length_m + config_.exit_length_m;
+  scene.Entity("conveyor")
+      .primitives.push_back(
+          Box(Eigen::Vector3d(0.5 * (config_.exit_length_m - config_.conveyor_length_m), 0.0, 0.2),
+              Eigen::Vector3d(conveyor_length, config_.body_size_m.y() * 0.8, 0.4),
+              {0.25, 0.25, 0.3, 1.0}));
+  const double visitor = io.Field<double>(visitor_)[0];
+  if (std::isfinite(visitor) && visitor < 50.0) {
+    ScenePrimitive person =
+        Segment(Eigen::Vector3d(0.0, -visitor, 0.0), Eigen::Vector3d(0.0, -visitor, 1.8), 0.25,
+                {0.1, 0.6, 1.0, 1.0});
+    scene.Entity("visitor").primitives.push_back(person);
+  }
 }
 
 }  // namespace ftwin

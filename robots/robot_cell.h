@@ -93,6 +93,10 @@ class RobotCellBlock final : public Block {
   void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
+  bool HasScene() const override { return true; }
+  /// Robots (links as cylinders between joint origins, joints as spheres), the car body, the
+  /// conveyor and the visitor, in the cell frame.
+  void DescribeScene(const TickInfo& tick, const BlockIo& io, SceneBuilder& scene) const override;
 
   // Slots of the per-robot float array "robot" (public for tests).
   enum RobotSlot {

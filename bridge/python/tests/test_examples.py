@@ -10,6 +10,11 @@ from conftest import ROOT, ftwin_binary
 
 EXAMPLES = ROOT / "bridge" / "python" / "examples"
 
+# The examples run minutes of simulated plant per episode; under the sanitizers (CI's second stage,
+# which also leaves out CTest's 'slow' label) they would only repeat the Release stage ten times slower.
+pytestmark = pytest.mark.skipif(os.environ.get("FTWIN_SKIP_SLOW") == "1",
+                                reason="FTWIN_SKIP_SLOW=1: example episodes run in the Release stage")
+
 
 @pytest.mark.parametrize("script, argument, kpi", [
     ("energy_arbitrage.py", "0.25", "site.energy_cost_soc_adjusted"),
