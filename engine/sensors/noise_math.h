@@ -46,7 +46,10 @@ struct SensorModelParams {
   int32_t latency_capacity = 0;      ///< ring buffer slots (>= ceil(latency/tick) + 1)
   double latency_s = 0.0;            ///< transport delay [s]
   LatencyInterpolation latency_interpolation = LatencyInterpolation::kZeroOrderHold;
-  double noise_sigma = 0.0;          ///< Gaussian white noise per sample [u]
+  double noise_sigma = 0.0;  ///< Gaussian white noise per sample [u]
+  /// White-noise density [u*sqrt(s)] (angle/velocity random walk of an IMU): per-sample std
+  /// density / sqrt(sample interval), added in quadrature to noise_sigma.
+  double noise_density = 0.0;
   double outlier_probability = 0.0;  ///< per sample
   double outlier_sigma = 0.0;        ///< outlier magnitude std [u]
   double resolution = 0.0;           ///< quantization step [u] (mid-tread rounding)
@@ -207,7 +210,14 @@ FTWIN_HD inline SensorReading SensorStep(const SensorModelParams& p, const Senso
   if (!sample_now) return {s->held_value, static_cast<int32_t>(s->held_valid)};
   s->samples_taken = static_cast<double>(sample + 1);
 
-  if (p.noise_sigma > 0.0) x += p.noise_sigma * stream(kSensorStreamWhiteNoise).Normal(sample);
+  if (p.noise_density > 0.0) {
+    const double interval_s = p.sample_period_s > 0.0 ? p.sample_period_s : dt_s;
+    const double sigma =
+        sqrt(p.noise_sigma * p.noise_sigma + p.noise_density * p.noise_density / interval_s);
+    x += sigma * stream(kSensorStreamWhiteNoise).Normal(sample);
+  } else if (p.noise_sigma > 0.0) {
+    x += p.noise_sigma * stream(kSensorStreamWhiteNoise).Normal(sample);
+  }
   if (fault.burst_sigma > 0.0)
     x += fault.burst_sigma * stream(kSensorStreamNoiseBurst).Normal(sample);
   if (p.outlier_probability > 0.0) {

@@ -1,8 +1,10 @@
 #include "engine/sensors/range_sensor_block.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/scenario.h"
+#include "engine/sensors/mesh_file.h"
 
 namespace ftwin {
 namespace {
@@ -16,13 +18,50 @@ bool Vector(ParamReader& params, const std::string& key, size_t count, double* o
   return true;
 }
 
-// Adds one scene object, or reports what is wrong with it.
-void AddObject(ParamReader& object, RaycastScene* scene) {
+// Adds one scene object (to the static scene or to its moving body's), or reports what is
+// wrong with it.
+void AddObject(ParamReader& object, RaycastScene* static_scene, std::vector<MovingBody>* bodies) {
+  RaycastScene* scene = static_scene;
+  if (object.Has("body")) {
+    const std::string body = object.String("body", "");
+    if (body.empty() || body.find_first_of(". []") != std::string::npos)
+      object.Error("body", body, "expected a body name (letters, digits, _)");
+    auto it = std::find_if(bodies->begin(), bodies->end(),
+                           [&](const MovingBody& b) { return b.name == body; });
+    if (it == bodies->end()) it = bodies->insert(bodies->end(), MovingBody{body, {}});
+    scene = &it->scene;
+  }
   const std::string kind = object.String("type", "box");
   if (kind != "box" && kind != "sphere" && kind != "capsule" && kind != "cylinder" &&
-      kind != "plane") {
-    object.Error("type", kind, "expected one of: box, sphere, capsule, cylinder, plane");
+      kind != "plane" && kind != "mesh") {
+    object.Error("type", kind, "expected one of: box, sphere, capsule, cylinder, plane, mesh");
     return;  // its other keys depend on the type: no follow-on errors
+  }
+  if (kind == "plane" && scene != static_scene) {
+    object.Error("body", object.String("body", ""),
+                 "expected no body on a plane (planes are static)");
+    return;
+  }
+  if (kind == "mesh") {
+    const std::filesystem::path file = object.ExistingFile("file");
+    const double scale = object.Number("scale", 1.0, NumberRange::Positive("m per file unit"));
+    double position[3] = {0, 0, 0};
+    if (object.Has("position")) Vector(object, "position", 3, position, NumberRange::Any("m"));
+    const double yaw = object.Number("yaw", 0.0, NumberRange::Any("rad"));
+    object.Finish();
+    if (file.empty()) return;
+    std::optional<TriangleMesh> mesh = LoadTriangleMesh(file, object.diagnostics());
+    if (!mesh) return;
+    const double c = std::cos(yaw), s = std::sin(yaw);
+    for (size_t i = 0; i + 2 < mesh->vertices_xyz.size(); i += 3) {
+      const double x = scale * mesh->vertices_xyz[i], y = scale * mesh->vertices_xyz[i + 1];
+      const double z = scale * mesh->vertices_xyz[i + 2];
+      mesh->vertices_xyz[i] = c * x - s * y + position[0];
+      mesh->vertices_xyz[i + 1] = s * x + c * y + position[1];
+      mesh->vertices_xyz[i + 2] = z + position[2];
+    }
+    scene->AddMesh(mesh->vertices_xyz, mesh->indices);
+    return;
   }
   const NumberRange metres = NumberRange::Any("m");
   if (kind == "sphere") {
@@ -124,12 +163,16 @@ std::unique_ptr<Block> RangeSensorBlock::FromParams(const std::string& name, Par
                               cp * cr};
   TransformRays(rotation, position, &rays);
   RaycastScene scene;
-  for (ParamReader& object : params.ChildList("scene", true)) AddObject(object, &scene);
+  std::vector<MovingBody> bodies;
+  for (ParamReader& object : params.ChildList("scene", true)) AddObject(object, &scene, &bodies);
   scene.Build();
+  for (MovingBody& body : bodies) body.scene.Build();
+  if (bodies.size() > 16)
+    params.Error("scene", std::to_string(bodies.size()) + " bodies", "expected at most 16 bodies");
   const int64_t period_ns = params.DurationNs("period", 0);
   params.Finish();
   return std::make_unique<RangeSensorBlock>(name, std::move(scene), std::move(rays), returns,
-                                            period_ns);
+                                            period_ns, std::move(bodies));
 }
 
 void RangeSensorBlock::Declare(const DeclareContext& context, BlockDeclaration& declaration) {
@@ -141,6 +184,14 @@ void RangeSensorBlock::Declare(const DeclareContext& context, BlockDeclaration& 
     declaration.SetPeriodTicks(std::max<int64_t>(1, period_ns_ / context.dt_ns));
   }
   const int32_t beams = static_cast<int32_t>(rays_.size());
+  in_pose_.clear();
+  for (const MovingBody& body : bodies_) {
+    for (const char* axis : {"_x", "_y", "_z"})
+      in_pose_.push_back(declaration.AddInput(
+          {.name = body.name + axis, .unit = "m", .doc = "body position in the world"}));
+    in_pose_.push_back(declaration.AddInput(
+        {.name = body.name + "_yaw", .unit = "rad", .doc = "body rotation about world z"}));
+  }
   out_range_ = declaration.AddOutput(
       {.name = "range_m", .size = beams, .unit = "m", .doc = "measured range per beam"},
       FieldKind::kSensor);
@@ -158,8 +209,28 @@ void RangeSensorBlock::Update(const TickInfo& tick, BlockIo& io) const {
   const SceneView view = scene_.View();
   const CounterRng rng = io.Rng(tick.seed, 0);
   const uint64_t beams = rays_.size();
+  // Body poses of this world: ray -> body frame is p_local = Rz(-yaw) (p - position).
+  double pose[4 * 16] = {};
+  const size_t num_bodies = std::min<size_t>(bodies_.size(), 16);
+  for (size_t b = 0; b < num_bodies; ++b)
+    for (int k = 0; k < 4; ++k) pose[4 * b + k] = io.In(in_pose_[4 * b + k])[0];
   for (size_t i = 0; i < rays_.size(); ++i) {
-    const RayHit hit = CastRay(view, rays_[i]);
+    RayHit hit = CastRay(view, rays_[i]);
+    for (size_t b = 0; b < num_bodies; ++b) {
+      const double* q = pose + 4 * b;
+      const double c = std::cos(q[3]), s = std::sin(q[3]);
+      const Ray& w = rays_[i];
+      Ray local = w;
+      const double dx = w.origin[0] - q[0], dy = w.origin[1] - q[1];
+      local.origin[0] = c * dx + s * dy;
+      local.origin[1] = -s * dx + c * dy;
+      local.origin[2] = w.origin[2] - q[2];
+      local.direction[0] = c * w.direction[0] + s * w.direction[1];
+      local.direction[1] = -s * w.direction[0] + c * w.direction[1];
+      local.t_max = std::min(w.t_max, hit.t);  // only nearer hits matter
+      const RayHit body_hit = CastRay(bodies_[b].scene.View(), local);
+      if (body_hit.t < hit.t) hit = body_hit;
+    }
     truth[i] = hit.t;
     range[i] = MeasuredRange(returns_, hit.t, rng, static_cast<uint64_t>(tick.tick) * beams + i);
   }

@@ -16,15 +16,26 @@
 
 namespace ftwin {
 
+/// A rigid body of the scene whose pose (x, y, z, yaw) comes from input ports every run. Its
+/// geometry is kept in its own frame with its own BVH, built once; a ray is transformed into
+/// the body frame instead of moving (and refitting) the geometry: exact, and the block stays
+/// const with no per-world BVH.
+struct MovingBody {
+  std::string name;
+  RaycastScene scene;
+};
+
 class RangeSensorBlock final : public Block {
  public:
   RangeSensorBlock(std::string name, RaycastScene scene, std::vector<Ray> rays,
-                   RangeReturnParams returns, int64_t period_ns)
+                   RangeReturnParams returns, int64_t period_ns,
+                   std::vector<MovingBody> bodies = {})
       : Block(std::move(name)),
         scene_(std::move(scene)),
         rays_(std::move(rays)),
         returns_(returns),
-        period_ns_(period_ns) {}
+        period_ns_(period_ns),
+        bodies_(std::move(bodies)) {}
   /// Reads pattern, mount pose, return model and scene; reports errors with file/line/key.
   static std::unique_ptr<Block> FromParams(const std::string& name, ParamReader& params);
 
@@ -39,6 +50,8 @@ class RangeSensorBlock final : public Block {
   std::vector<Ray> rays_;
   RangeReturnParams returns_;
   int64_t period_ns_;
+  std::vector<MovingBody> bodies_;
+  std::vector<int> in_pose_;  // 4 per body: x, y, z, yaw
   int out_range_ = -1;
   FieldId true_range_ = kInvalidField;
 };

@@ -36,9 +36,8 @@ double Seconds(ParamReader& params, const std::string& key, double default_s) {
 
 }  // namespace
 
-std::unique_ptr<Block> SensorBlock::FromParams(const std::string& name, ParamReader& params) {
-  Config config;
-  SensorModelParams& p = config.params;
+void ReadSensorModel(ParamReader& params, std::string* unit, SensorModelParams* model) {
+  SensorModelParams& p = *model;
   if (params.Has("preset")) {
     const std::string preset_name = params.String("preset", "");
     const SensorPreset* preset = FindSensorPreset(preset_name);
@@ -48,15 +47,13 @@ std::unique_ptr<Block> SensorBlock::FromParams(const std::string& name, ParamRea
         names += (names.empty() ? "" : ", ") + known.name;
       params.Error("preset", preset_name, "expected one of: " + names);
     } else {
-      config.unit = preset->unit;
+      *unit = preset->unit;
       p = preset->params;
     }
   }
   // Every key overrides the preset (or the ideal sensor when there is none).
-  config.unit =
-      config.unit.empty() ? params.RequiredString("unit") : params.String("unit", config.unit);
-  const std::string& u = config.unit;
-  config.period_ns = params.DurationNs("period", 0);
+  *unit = unit->empty() ? params.RequiredString("unit") : params.String("unit", *unit);
+  const std::string& u = *unit;
   p.scale_factor_error = params.Number("scale_factor_error", p.scale_factor_error,
                                        NumberRange::Between(-0.5, 0.5, "1"));
   p.bias = params.Number("bias", p.bias, NumberRange::Any(u));
@@ -80,6 +77,8 @@ std::unique_ptr<Block> SensorBlock::FromParams(const std::string& name, ParamRea
   p.latency_interpolation = interpolation == "linear" ? LatencyInterpolation::kLinear
                                                       : LatencyInterpolation::kZeroOrderHold;
   p.noise_sigma = params.Number("noise_sigma", p.noise_sigma, NumberRange::NonNegative(u));
+  p.noise_density =
+      params.Number("noise_density", p.noise_density, NumberRange::NonNegative(u + "*sqrt(s)"));
   p.outlier_probability =
       params.Number("outlier_probability", p.outlier_probability, NumberRange::Fraction());
   p.outlier_sigma = params.Number("outlier_sigma", p.outlier_sigma, NumberRange::NonNegative(u));
@@ -104,6 +103,12 @@ std::unique_ptr<Block> SensorBlock::FromParams(const std::string& name, ParamRea
     params.Error("jitter_sigma", "", "expected a sample_period when jitter_sigma is set");
   p.dropout_probability =
       params.Number("dropout_probability", p.dropout_probability, NumberRange::Fraction());
+}
+
+std::unique_ptr<Block> SensorBlock::FromParams(const std::string& name, ParamReader& params) {
+  Config config;
+  ReadSensorModel(params, &config.unit, &config.params);
+  config.period_ns = params.DurationNs("period", 0);
   params.Finish();
   return std::make_unique<SensorBlock>(name, std::move(config));
 }
@@ -291,6 +296,7 @@ void RegisterSensorBlocks(BlockRegistry& registry) {
   registry.Register("range_sensor",
                     "lidar (channel table), planar scanner or depth camera in a static scene",
                     RangeSensorBlock::FromParams);
+  RegisterInstrumentBlocks(registry);
 }
 
 }  // namespace ftwin

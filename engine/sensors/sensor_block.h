@@ -27,6 +27,11 @@ const std::vector<SensorPreset>& SensorPresets();
 /// A preset by name, or nullptr.
 const SensorPreset* FindSensorPreset(const std::string& name);
 
+/// Reads the imperfection-chain keys of docs/scenario-sensors.md (`preset`, `unit`, every model
+/// key; not `period`) into `unit` and `model`; bad values are reported through `params`. `unit`
+/// may come in preset by the caller (it is then the default).
+void ReadSensorModel(ParamReader& params, std::string* unit, SensorModelParams* model);
+
 class SensorBlock final : public Block {
  public:
   /// What the block was configured with.

@@ -50,6 +50,13 @@ std::vector<SensorPreset> MakePresets() {
   presets.push_back({"battery_cell_voltage", "V",
                      "BMS cell-voltage channel, ±1 mV, 1 mV resolution, 0..5 V",
                      Params(3.3e-4, 2.0e-4, 1.0e-3, 0.0, 0.0, 5.0)});
+  presets.push_back({"battery_cell_temperature", "K",
+                     "BMS cell NTC thermistor (10 kOhm, ±1 K), glued to the can: tau 20 s, "
+                     "0.1 K resolution, -40..100 °C",
+                     Params(0.33, 0.05, 0.1, 20.0, 233.15, 373.15)});
+  presets.push_back({"battery_pack_voltage", "V",
+                     "BMS high-voltage pack measurement 0..1000 V, ±0.1 %, 10 ms filter, 0.01 V",
+                     Params(0.33, 0.05, 0.01, 0.01, 0.0, 1000.0)});
   presets.push_back({"hydrogen_purity_analyzer", "1",
                      "hydrogen purity (mole fraction) analyzer, ±0.01 %, 30 s response",
                      Params(3.3e-5, 1.0e-5, 1.0e-5, 30.0, 0.0, 1.0)});
