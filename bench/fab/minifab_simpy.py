@@ -218,20 +218,39 @@ def run_simpy(seed):
             "cycle_time_mean_h": sum(cycle) / len(cycle)}
 
 
-def run_ftwin(binary, scenario):
-    out = tempfile.mkdtemp(prefix="minifab_ftwin_")
+def ftwin_scenario(path, dt):
+    """The scenario with the given tick and without its completion log, in a temp folder."""
+    text = open(path).read()
+    text = re.sub(r"\n\s*completion_log:[^\n]*", "", text)
+    text = re.sub(r"\bdt: *\S+", "dt: " + dt, text, count=1)
+    folder = tempfile.mkdtemp(prefix="minifab_ftwin_")
+    out = os.path.join(folder, "minifab.yaml")
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
+def run_ftwin(binary, scenario, seed):
+    out = tempfile.mkdtemp(prefix="minifab_ftwin_out_")
     start = time.perf_counter()
-    proc = subprocess.run([binary, "run", scenario, "--out", out], capture_output=True, text=True)
+    proc = subprocess.run([binary, "run", scenario, "--out", out, "--quiet", "--seed", str(seed)],
+                          capture_output=True, text=True)
     wall = time.perf_counter() - start
-    text = proc.stdout + proc.stderr
     if proc.returncode != 0:
-        sys.exit("ftwin failed:\n" + text)
-    return wall, text, out
+        sys.exit("ftwin failed:\n" + proc.stdout + proc.stderr)
+    kpis = {}
+    with open(os.path.join(out, "kpis.csv")) as f:
+        for line in f.read().splitlines()[1:]:
+            block, name, _unit, world, value = line.split(",")
+            if block == "fab" and world == "0":
+                kpis[name] = float(value)
+    return wall, kpis
 
 
-def ftwin_kpi(text, name):
-    match = re.search(r"\b" + re.escape(name) + r"\b[^\n0-9-]*(-?[0-9.eE+-]+)", text)
-    return float(match.group(1)) if match else float("nan")
+def mean_sd(values):
+    n = len(values)
+    mean = sum(values) / n
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / max(1, n - 1))
 
 
 def main():
@@ -241,46 +260,46 @@ def main():
     parser.add_argument("--scenario", default=os.path.join(root, "scenarios/fab/minifab.yaml"))
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
-    print(f"SimPy {simpy.__version__}, Mini-Fab, {HORIZON / DAY:.0f} d, warm-up {WARMUP / DAY:.0f} d")
-    runs = []
-    for rep in range(args.reps):
-        r = run_simpy(1000 + rep)
-        runs.append(r)
-        print(f"  simpy rep {rep}: {r['events']} events in {r['wall_s']:.2f} s = "
-              f"{r['events'] / r['wall_s']:.3g} events/s, throughput "
-              f"{r['throughput_lots_per_day']:.2f} lots/d, cycle time {r['cycle_time_mean_h']:.1f} h")
-    n = len(runs)
-    # 95 % prediction interval for one further replication (Student t, n - 1 dof).
-    t95 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-           9: 2.262}.get(n - 1, 2.0)
-    stats = {}
-    for key in ("throughput_lots_per_day", "cycle_time_mean_h"):
-        values = [r[key] for r in runs]
-        mean = sum(values) / n
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(1, n - 1))
-        stats[key] = (mean, t95 * sd * math.sqrt(1 + 1 / n))
-    simpy_rate = sum(r["events"] for r in runs) / sum(r["wall_s"] for r in runs)
-    simpy_wall = sum(r["wall_s"] for r in runs) / n
     if not os.path.exists(args.ftwin):
         sys.exit(f"no ftwin binary at {args.ftwin} (build the ftwin target)")
-    walls = []
-    for _ in range(3):
-        wall, text, out = run_ftwin(args.ftwin, args.scenario)
-        walls.append(wall)
-    wall = min(walls)
-    events = ftwin_kpi(text, "events")
-    ftwin_values = {"throughput_lots_per_day": ftwin_kpi(text, "throughput_lots_per_day"),
-                    "cycle_time_mean_h": ftwin_kpi(text, "cycle_time_mean_h")}
-    print(f"ftwin: {events:.0f} fab events, wall {wall:.2f} s (best of 3, whole CLI run with "
-          f"172800 one-minute ticks) = {events / wall:.3g} events/s; output in {out}")
-    print(f"events/s ratio ftwin / SimPy: {events / wall / simpy_rate:.0f}x "
-          f"(SimPy {simpy_rate:.3g} events/s); wall-time ratio for the same 120 d: "
-          f"{simpy_wall / wall:.1f}x")
-    for key, (mean, half) in stats.items():
-        value = ftwin_values[key]
-        inside = abs(value - mean) <= half
-        print(f"  {key}: SimPy {mean:.2f} +- {half:.2f} (95 % prediction), ftwin {value:.2f} "
-              f"-> {'within' if inside else 'OUTSIDE'} tolerance")
+    print(f"SimPy {simpy.__version__}, Mini-Fab, {HORIZON / DAY:.0f} d, warm-up {WARMUP / DAY:.0f} d")
+    keys = ("throughput_lots_per_day", "cycle_time_mean_h")
+    simpy_runs = []
+    for rep in range(args.reps):
+        r = run_simpy(1000 + rep)
+        simpy_runs.append(r)
+        print(f"  simpy seed {1000 + rep}: {r['events']} events in {r['wall_s']:.3f} s = "
+              f"{r['events'] / r['wall_s']:.3g} events/s, throughput "
+              f"{r['throughput_lots_per_day']:.2f} lots/d, cycle time {r['cycle_time_mean_h']:.2f} h")
+    simpy_rate = sum(r["events"] for r in simpy_runs) / sum(r["wall_s"] for r in simpy_runs)
+    simpy_wall = sum(r["wall_s"] for r in simpy_runs) / len(simpy_runs)
+    results = {}
+    for dt in ("1min", "1h"):  # the tick never changes event times, only port exchanges
+        scenario = ftwin_scenario(args.scenario, dt)
+        runs = []
+        for rep in range(args.reps):
+            wall, kpis = run_ftwin(args.ftwin, scenario, 7 + rep)
+            runs.append((wall, kpis))
+            print(f"  ftwin dt {dt} seed {7 + rep}: {kpis['events']:.0f} events in {wall:.3f} s "
+                  f"(whole CLI process) = {kpis['events'] / wall:.3g} events/s, throughput "
+                  f"{kpis[keys[0]]:.2f} lots/d, cycle time {kpis[keys[1]]:.2f} h")
+        results[dt] = runs
+    print("\nSummary (means over the seeds):")
+    print(f"  SimPy: {simpy_rate:.3g} events/s, {simpy_wall:.3f} s per 120 d run")
+    for dt, runs in results.items():
+        rate = sum(k["events"] for _, k in runs) / sum(w for w, _ in runs)
+        wall = sum(w for w, _ in runs) / len(runs)
+        print(f"  ftwin dt {dt}: {rate:.3g} events/s ({rate / simpy_rate:.1f}x SimPy), "
+              f"{wall:.3f} s per run ({simpy_wall / wall:.1f}x faster than SimPy)")
+    # KPIs: two-sample comparison, 99 % Welch-style bound (t ~ 3.36 for ~8 dof at n = 5).
+    t99 = 3.36 if args.reps == 5 else 2.6
+    for key in keys:
+        a_mean, a_sd = mean_sd([r[key] for r in simpy_runs])
+        b_mean, b_sd = mean_sd([k[key] for _, k in results["1min"]])
+        bound = t99 * math.sqrt((a_sd ** 2 + b_sd ** 2) / args.reps)
+        verdict = "within" if abs(a_mean - b_mean) <= bound else "OUTSIDE"
+        print(f"  {key}: SimPy {a_mean:.2f} (sd {a_sd:.2f}), ftwin {b_mean:.2f} (sd {b_sd:.2f}); "
+              f"difference {b_mean - a_mean:+.2f}, 99 % bound {bound:.2f} -> {verdict}")
 
 
 if __name__ == "__main__":
