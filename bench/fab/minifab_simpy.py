@@ -202,19 +202,19 @@ class Fab:
                     self.arrive(lot)
 
 
-def run_simpy(seed):
+def run_simpy(seed, horizon=HORIZON):
     env = simpy.Environment()
     fab = Fab(env, seed)
     events = 0
     start = time.perf_counter()
-    while env.peek() <= HORIZON:
+    while env.peek() <= horizon:
         env.step()
         events += 1
     wall = time.perf_counter() - start
     after = [(r, f) for r, f in fab.done if f >= WARMUP]
     cycle = [(f - r) / HOUR for r, f in fab.done if r >= WARMUP]
     return {"events": events, "wall_s": wall, "lots_out": len(fab.done),
-            "throughput_lots_per_day": len(after) / ((HORIZON - WARMUP) / DAY),
+            "throughput_lots_per_day": len(after) / ((horizon - WARMUP) / DAY),
             "cycle_time_mean_h": sum(cycle) / len(cycle)}
 
 
@@ -230,11 +230,12 @@ def ftwin_scenario(path, dt):
     return out
 
 
-def run_ftwin(binary, scenario, seed):
+def run_ftwin(binary, scenario, seed, days=None):
     out = tempfile.mkdtemp(prefix="minifab_ftwin_out_")
+    extra = ["--duration", f"{days}d"] if days else []
     start = time.perf_counter()
-    proc = subprocess.run([binary, "run", scenario, "--out", out, "--quiet", "--seed", str(seed)],
-                          capture_output=True, text=True)
+    proc = subprocess.run([binary, "run", scenario, "--out", out, "--quiet", "--seed", str(seed)] +
+                          extra, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit("ftwin failed:\n" + proc.stdout + proc.stderr)
@@ -259,6 +260,8 @@ def main():
     parser.add_argument("--ftwin", default=os.path.join(root, "build/bridge/ftwin"))
     parser.add_argument("--scenario", default=os.path.join(root, "scenarios/fab/minifab.yaml"))
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--timing-days", type=int, default=3650,
+                        help="horizon of the timing runs (the 120 d runs take milliseconds)")
     args = parser.parse_args()
     if not os.path.exists(args.ftwin):
         sys.exit(f"no ftwin binary at {args.ftwin} (build the ftwin target)")
@@ -291,6 +294,20 @@ def main():
         wall = sum(w for w, _ in runs) / len(runs)
         print(f"  ftwin dt {dt}: {rate:.3g} events/s ({rate / simpy_rate:.1f}x SimPy), "
               f"{wall:.3f} s per run ({simpy_wall / wall:.1f}x faster than SimPy)")
+    days = args.timing_days
+    print(f"\nTiming, one {days} d run each (best of 3 for ftwin, process start included):")
+    r = run_simpy(1000, days * DAY)
+    simpy_rate = r["events"] / r["wall_s"]
+    print(f"  SimPy: {r['events']} events in {r['wall_s']:.2f} s = {simpy_rate:.3g} events/s")
+    for dt in ("1min", "1h"):
+        scenario = ftwin_scenario(args.scenario, dt)
+        best = min((run_ftwin(args.ftwin, scenario, 7, days) for _ in range(3)),
+                   key=lambda run: run[0])
+        wall, kpis = best
+        rate = kpis["events"] / wall
+        print(f"  ftwin dt {dt}: {kpis['events']:.0f} events in {wall:.2f} s = {rate:.3g} events/s"
+              f" = {rate / simpy_rate:.1f}x SimPy; same simulated time {r['wall_s'] / wall:.1f}x "
+              f"faster")
     # KPIs: two-sample comparison, 99 % Welch-style bound (t ~ 3.36 for ~8 dof at n = 5).
     t99 = 3.36 if args.reps == 5 else 2.6
     for key in keys:
