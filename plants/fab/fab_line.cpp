@@ -385,6 +385,32 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
                  .doc = "lot position in the family queue (arrival order, as in queue_view)"}},
        .doc = "AI dispatch: start that lot (and its batch mates) on a tool awaiting a decision; "
               "ignored otherwise (the decision then falls back to the rule at the timeout)"});
+  declaration.AddCommand(
+      {.verb = "pm_advance",
+       .args = {{.name = "tool", .unit = "1", .lower = 0, .upper = tools, .doc = "tool index"},
+                {.name = "hours",
+                 .unit = "h",
+                 .lower = 0,
+                 .upper = 1e5,
+                 .doc = "PMs of the tool due within now + hours start now"}},
+       .doc = "pulls the tool's time-based PMs due within the window forward to now (after the "
+              "current job); the PM interval restarts from now"});
+  const double products = std::max<size_t>(1, config_->products.size()) - 1.0;
+  declaration.AddCommand(
+      {.verb = "product_mix",
+       .args = {{.name = "product",
+                 .unit = "1",
+                 .lower = 0,
+                 .upper = products,
+                 .doc = "product index (order of products)"},
+                {.name = "factor",
+                 .unit = "1",
+                 .lower = 1e-3,
+                 .upper = 1e3,
+                 .default_value = 1.0,
+                 .doc = "release rate multiplier of the product's streams"}},
+       .doc = "product-mix control: the product's streams release at factor x their rate "
+              "(times release_rate), from each stream's next interarrival"});
   const char* fixed[kKpiFixedCount][3] = {
       {"lots_released", "1", "lots released (initial WIP included)"},
       {"lots_finished", "1", "lots finished"},
@@ -511,6 +537,13 @@ void FabLineBlock::ApplyCommand(const TickInfo& tick, BlockIo& io, int command,
       break;
     case kCmdDispatch:
       world->DispatchByCommand(static_cast<int32_t>(args[0]), static_cast<int32_t>(args[1]));
+      break;
+    case kCmdPmAdvance:
+      world->AdvancePm(static_cast<int32_t>(args[0]),
+                       static_cast<int64_t>(std::llround(args[1] * 3600e9)));
+      break;
+    case kCmdProductMix:
+      world->SetProductRate(static_cast<int32_t>(args[0]), args[1]);
       break;
     default:
       break;

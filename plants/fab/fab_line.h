@@ -37,6 +37,8 @@ class FabLineBlock final : public Block {
     kCmdPmPostpone,
     kCmdDispatchRule,
     kCmdDispatch,
+    kCmdPmAdvance,
+    kCmdProductMix,
   };
   /// Lots per family shown in the queue_view port (priority, slack [h], route position).
   static constexpr int kQueueView = 4;

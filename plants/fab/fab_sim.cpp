@@ -86,8 +86,8 @@ FabWorld::FabWorld(const FabConfig* config) : config_(config), calendar_(4096) {
     tool.pm_hold_until_ns = INT64_MIN;
     tool_instance_begin_.push_back(static_cast<int32_t>(instances_.size()));
     const Family& family = config->families[static_cast<size_t>(tool.family)];
-    for (int32_t calendar : family.down_calendars) instances_.push_back({calendar, 0, 0.0});
-    for (int32_t calendar : family.pm_calendars) instances_.push_back({calendar, 1, 0.0});
+    for (int32_t calendar : family.down_calendars) instances_.push_back({calendar, 0, 0.0, -1, 0});
+    for (int32_t calendar : family.pm_calendars) instances_.push_back({calendar, 1, 0.0, -1, 0});
   }
   tool_instance_begin_.push_back(static_cast<int32_t>(instances_.size()));
   stream_releases_.assign(config->releases.size(), 0);
@@ -99,6 +99,7 @@ FabWorld::FabWorld(const FabConfig* config) : config_(config), calendar_(4096) {
   tried_steps_.reserve(16);
   controls_.release_rate_factor = 1.0;
   controls_.conwip_level = 0;
+  product_rate_.assign(config->products.size(), 1.0);
 }
 
 double FabWorld::Uniform(int stream) {
@@ -165,7 +166,9 @@ void FabWorld::ScheduleNextPm(int32_t instance, int64_t due_ns) {
   const int32_t tool = static_cast<int32_t>(
       std::upper_bound(tool_instance_begin_.begin(), tool_instance_begin_.end(), instance) -
       tool_instance_begin_.begin() - 1);
-  calendar_.Push(due_ns, kPrioMaintenance, {kEvPmDue, tool, instance, 0});
+  CalendarInstance& entry = instances_[static_cast<size_t>(instance)];
+  entry.pm_due_ns = due_ns;
+  calendar_.Push(due_ns, kPrioMaintenance, {kEvPmDue, tool, instance, entry.pm_version});
 }
 
 void FabWorld::AdvanceTo(int64_t end_ns) {
@@ -214,7 +217,10 @@ void FabWorld::Handle(const CalendarEntry<Event>& entry) {
     }
     case kEvPmDue: {
       Tool& tool = tools_[static_cast<size_t>(event.a)];
-      if (now < tool.pm_hold_until_ns) {  // postponed by command
+      CalendarInstance& instance = instances_[static_cast<size_t>(event.b)];
+      if (event.tag != instance.pm_version) break;  // superseded by pm_advance
+      if (now < tool.pm_hold_until_ns) {            // postponed by command
+        instance.pm_due_ns = tool.pm_hold_until_ns;
         calendar_.Push(tool.pm_hold_until_ns, kPrioMaintenance, event);
         break;
       }
@@ -257,8 +263,9 @@ void FabWorld::Release(int32_t stream, int64_t now) {
     const double interval_s = release.interval.kind == DistKind::kConstant
                                   ? release.interval.mean_s
                                   : release.interval.Sample(Uniform(kStreamRelease));
-    calendar_.Push(now + ToNs(interval_s / controls_.release_rate_factor), kPrioRelease,
-                   {kEvRelease, stream, 0, 0});
+    const double factor =
+        controls_.release_rate_factor * product_rate_[static_cast<size_t>(release.product)];
+    calendar_.Push(now + ToNs(interval_s / factor), kPrioRelease, {kEvRelease, stream, 0, 0});
   }
 }
 
@@ -772,6 +779,27 @@ void FabWorld::PostponePm(int32_t tool, int64_t until_ns) {
   tools_[static_cast<size_t>(tool)].pm_hold_until_ns = until_ns;
 }
 
+int FabWorld::AdvancePm(int32_t tool_index, int64_t window_ns) {
+  const int64_t now = counters_.time_ns;
+  Tool& tool = tools_[static_cast<size_t>(tool_index)];
+  int advanced = 0;
+  for (int32_t i = tool_instance_begin_[static_cast<size_t>(tool_index)];
+       i < tool_instance_begin_[static_cast<size_t>(tool_index) + 1]; ++i) {
+    CalendarInstance& instance = instances_[static_cast<size_t>(i)];
+    if (!instance.is_pm || instance.pm_due_ns <= now || instance.pm_due_ns > now + window_ns)
+      continue;
+    ++instance.pm_version;  // the pending pm_due event becomes stale
+    ScheduleNextPm(i, now);
+    ++advanced;
+  }
+  if (advanced > 0) tool.pm_hold_until_ns = INT64_MIN;
+  return advanced;
+}
+
+void FabWorld::SetProductRate(int32_t product, double factor) {
+  product_rate_[static_cast<size_t>(product)] = factor;
+}
+
 void FabWorld::SetRule(int32_t family, DispatchRule rule) {
   rules_[static_cast<size_t>(family)] = static_cast<int32_t>(rule);
 }
@@ -786,10 +814,15 @@ void FabWorld::Save(ByteWriter& writer) const {
   SaveVectors(writer, idle_);
   writer.Vector(tools_);
   writer.Value<uint64_t>(instances_.size());
-  for (const CalendarInstance& instance : instances_) writer.Value(instance.pieces_left);
+  for (const CalendarInstance& instance : instances_) {
+    writer.Value(instance.pieces_left);
+    writer.Value(instance.pm_due_ns);
+    writer.Value(instance.pm_version);
+  }
   writer.Vector(stream_releases_);
   writer.Vector(stream_held_);
   writer.Vector(rules_);
+  writer.Vector(product_rate_);
   writer.Vector(completions_);
   writer.Value(counters_);
   writer.Value(controls_.release_rate_factor);
@@ -810,10 +843,15 @@ void FabWorld::Load(ByteReader& reader) {
   reader.Vector(&tools_);
   if (reader.Value<uint64_t>() != instances_.size())
     throw std::runtime_error("fab snapshot does not match the model");
-  for (CalendarInstance& instance : instances_) instance.pieces_left = reader.Value<double>();
+  for (CalendarInstance& instance : instances_) {
+    instance.pieces_left = reader.Value<double>();
+    instance.pm_due_ns = reader.Value<int64_t>();
+    instance.pm_version = reader.Value<uint32_t>();
+  }
   reader.Vector(&stream_releases_);
   reader.Vector(&stream_held_);
   reader.Vector(&rules_);
+  reader.Vector(&product_rate_);
   reader.Vector(&completions_);
   counters_ = reader.Value<FabCounters>();
   controls_.release_rate_factor = reader.Value<double>();

@@ -136,7 +136,9 @@ struct FabControls {
 struct CalendarInstance {
   int32_t calendar;  ///< index into down_calendars or pm_calendars
   int32_t is_pm;
-  double pieces_left;  ///< by-pieces PMs: pieces until due
+  double pieces_left;       ///< by-pieces PMs: pieces until due
+  int64_t pm_due_ns = -1;   ///< time-based PMs: when the scheduled pm_due event falls
+  uint32_t pm_version = 0;  ///< pm_due events with another tag are stale (pm_advance)
 };
 
 /// Random stream numbers inside a fab world (each has its own counter).
@@ -167,6 +169,13 @@ class FabWorld final : public WorldAux {
   void SetConwip(int64_t level);
   void SetToolOff(int32_t tool, bool off);
   void PostponePm(int32_t tool, int64_t until_ns);
+  /// Pulls the tool's time-based PMs due within (now, now + window_ns] forward to now (the PM
+  /// cycle restarts from now); cancels a postponement. Returns the number advanced.
+  int AdvancePm(int32_t tool, int64_t window_ns);
+  /// Product-mix control: releases of `product` run at `factor` x their rate (on top of the
+  /// global release_rate factor); applies from each stream's next interarrival draw.
+  void SetProductRate(int32_t product, double factor);
+  double product_rate(int32_t product) const { return product_rate_[static_cast<size_t>(product)]; }
   void SetRule(int32_t family, DispatchRule rule);
   /// External dispatch: starts the lot at `queue_index` of the tool's family queue (arrival
   /// order) on `tool`, which must be awaiting a decision. False when not possible (the
@@ -239,6 +248,7 @@ class FabWorld final : public WorldAux {
   std::vector<int64_t> stream_releases_;  ///< releases done per stream
   std::vector<int64_t> stream_held_;      ///< releases held by CONWIP per stream
   std::vector<int32_t> rules_;            ///< dispatch rule per family (changeable)
+  std::vector<double> product_rate_;      ///< release rate factor per product (product mix)
   std::vector<Completion> completions_;
   FabCounters counters_{};
   FabControls controls_{};

@@ -203,6 +203,25 @@ TEST_CASE("Fab commands: CONWIP caps WIP, release rate scales releases, tools go
       simulator.Submit({.target = "fab/tool_down", .values = {5}, .origin = "test"}).empty());
 }
 
+TEST_CASE("Fab commands: pm_advance starts the litho PM early, product_mix sets a rate", "[fab]") {
+  // Mini-Fab litho (tool 4) has its first PM at 3 d (6 h +- 1 h). Advanced at t = 0 with an 80 h
+  // window it runs on day 1 (after at most one job), so day 1 has 5-7 h of PM; without, none.
+  const auto model = Minifab();
+  Simulator simulator(model);
+  REQUIRE(
+      simulator.Submit({.target = "fab/pm_advance", .values = {4, 80}, .origin = "test"}).empty());
+  REQUIRE(simulator.Submit({.target = "fab/product_mix", .values = {1, 0.5}, .origin = "test"})
+              .empty());
+  simulator.Step(1440);
+  const int64_t pm_ns = World(simulator).tools()[4].e10_ns[fab::kScheduledDown];
+  CHECK(pm_ns >= 5 * 3600 * int64_t{1'000'000'000});
+  CHECK(pm_ns <= 7 * 3600 * int64_t{1'000'000'000});
+  CHECK(World(simulator).product_rate(1) == 0.5);
+  CHECK(World(simulator).product_rate(0) == 1.0);
+  CHECK_FALSE(
+      simulator.Submit({.target = "fab/product_mix", .values = {2, 1}, .origin = "test"}).empty());
+}
+
 TEST_CASE("The completion log CSV has one row per finished lot", "[fab]") {
   const std::filesystem::path csv =
       std::filesystem::temp_directory_path() / "ftwin_fab_test_lots.csv";

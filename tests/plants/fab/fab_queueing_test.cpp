@@ -274,6 +274,63 @@ TEST_CASE("Constant first PM occurrences are staggered over the tools of a famil
   CHECK(world.tools()[3].e10_ns[kScheduledDown] == 0);
 }
 
+TEST_CASE("pm_advance pulls a PM due within the window forward to now", "[fab]") {
+  // One tool, PM every 7 d, first at 3 d, 6 h long, no lots. Advancing at 2 d with a 30 h
+  // window starts the PM at 2 d (done 2 d 6 h); the next is due 7 d later (9 d). The PM that
+  // was due at 3 d must not run as well. A 12 h window at 2 d does not reach the 3 d PM.
+  FabConfig config = SingleStation(1, Const(60.0), Const(1e9));
+  PmCalendar pm;
+  pm.interval = 7 * 86400.0;
+  pm.first = 3 * 86400.0;
+  pm.duration = Const(6 * kHourS);
+  config.pm_calendars.push_back(pm);
+  config.families[0].pm_calendars.push_back(0);
+  config.releases.clear();
+  config.Finalise();
+  const int64_t hour_ns = 60 * kMinNs, day_ns = 24 * hour_ns;
+  FabWorld base(&config), advanced(&config);
+  for (FabWorld* world : {&base, &advanced}) {
+    world->SetRngs(Rngs(1));
+    world->Start(0);
+    world->AdvanceTo(2 * day_ns);
+  }
+  CHECK(advanced.AdvancePm(0, 12 * hour_ns) == 0);
+  CHECK(advanced.AdvancePm(0, 30 * hour_ns) == 1);
+  const auto down = [](const FabWorld& world) { return world.tools()[0].e10_ns[kScheduledDown]; };
+  for (FabWorld* world : {&base, &advanced}) world->AdvanceTo(2 * day_ns + 6 * hour_ns);
+  CHECK(down(base) == 0);
+  CHECK(down(advanced) == 6 * hour_ns);
+  for (FabWorld* world : {&base, &advanced}) world->AdvanceTo(8 * day_ns + 12 * hour_ns);
+  CHECK(down(base) == 6 * hour_ns);      // the 3 d PM
+  CHECK(down(advanced) == 6 * hour_ns);  // only the advanced one, not the stale 3 d event
+  for (FabWorld* world : {&base, &advanced}) world->AdvanceTo(9 * day_ns + 12 * hour_ns);
+  CHECK(down(base) == 6 * hour_ns);       // next at 10 d
+  CHECK(down(advanced) == 12 * hour_ns);  // next at 2 d + 7 d = 9 d
+}
+
+TEST_CASE("product_mix scales the release rate of one product only", "[fab]") {
+  // Two products, each released every hour from t = 0 (constant), 1-minute service. With
+  // product 0 at factor 2 from the start, by 10.5 h product 0 has released at 0, 0.5, ..., 10.5
+  // h (22 lots) and product 1 at 0, 1, ..., 10 h (11 lots). Lots released at 10.5 h are not done.
+  FabConfig config = SingleStation(1, Const(60.0), Const(kHourS));
+  config.products.push_back(config.products[0]);
+  config.products[1].name = "q";
+  config.releases.push_back(config.releases[0]);
+  config.releases[1].product = 1;
+  config.Finalise();
+  FabWorld world(&config);
+  world.SetRngs(Rngs(1));
+  world.SetProductRate(0, 2.0);
+  world.Start(0);
+  world.AdvanceTo(static_cast<int64_t>(10.5 * kHourS * 1e9));
+  CHECK(world.counters().released_lots == 33);
+  int done[2] = {0, 0};
+  for (const Completion& c : world.completions()) ++done[c.product];
+  CHECK(done[0] == 21);
+  CHECK(done[1] == 11);
+  CHECK(world.product_rate(1) == 1.0);
+}
+
 TEST_CASE("An arriving lot wakes the idle tool needing the least setup", "[fab]") {
   // Two tools; lots A (0 h), B (2 h), A (4 h), far apart. Setup any -> A/B 20 min,
   // A -> B 25 min. Waking by index: tool 0 does all three (none->A, A->B, B->A: 3 setups).
