@@ -100,16 +100,7 @@ TEST_CASE("Faults from the scenario: stuck reading, then dead line", "[sensors]"
   const std::string faults =
       "faults:\n  - {block: probe, fault: stuck, at: 1s, duration: 1s}\n"
       "  - {block: probe, fault: dead, at: 5s, params: {value: 0}}\n";
-  // A ramp, not the sine: a sine source's `period` is also taken as its block period by the
-  // engine (it would only be sampled every 2 s).
-  std::string text = Scenario("    unit: K\n", 1, 1, faults);
-  const std::string sine =
-      "{name: source, type: signal_source, shape: sine, unit: K, mean: 300, amplitude: 5, "
-      "period: 2s}";
-  REQUIRE(text.find(sine) != std::string::npos);
-  text.replace(text.find(sine), sine.size(),
-               "{name: source, type: signal_source, shape: ramp, unit: K, from: 300, to: 310, "
-               "start: 0s, end: 10s}");
+  const std::string text = Scenario("    unit: K\n", 1, 1, faults);
   const LoadedScenario loaded = LoadScenarioText(text, "site.yaml", Registry());
   Simulator simulator(loaded.model);
   const Schema& schema = simulator.state().schema();
