@@ -289,6 +289,34 @@ std::unique_ptr<Block> FabLineBlock::FromParams(const std::string& name, ParamRe
     }
     ai.Finish();
   }
+  for (ParamReader& entry : params.ChildList("metrology")) {
+    // In-line metrology of a drifting process result (docs/fab.md, "Metrology").
+    fab::MetrologySpec spec;
+    spec.name = entry.RequiredString("name");
+    spec.unit = entry.String("unit", "m");
+    const std::string family = entry.RequiredString("family");
+    spec.family = -1;
+    for (size_t f = 0; f < config->families.size(); ++f)
+      if (config->families[f].name == family) spec.family = static_cast<int32_t>(f);
+    if (spec.family < 0 && !family.empty())
+      entry.Error("family", family, "expected the name of a family of this fab");
+    spec.nominal = entry.RequiredNumber("nominal", NumberRange::Any(spec.unit));
+    spec.drift_per_wafer = entry.Number("drift_per_wafer", 0.0, NumberRange::Any(spec.unit));
+    spec.lot_sigma = entry.Number("lot_sigma", 0.0, NumberRange::NonNegative(spec.unit));
+    spec.lower_spec = entry.Number("lower_spec", -1e300, NumberRange::Any(spec.unit));
+    spec.upper_spec = entry.Number("upper_spec", 1e300, NumberRange::Any(spec.unit));
+    if (spec.lower_spec > spec.upper_spec)
+      entry.Error("upper_spec", std::to_string(spec.upper_spec),
+                  "expected upper_spec >= lower_spec");
+    for (const fab::MetrologySpec& other : config->metrology) {
+      if (other.name == spec.name)
+        entry.Error("name", spec.name, "expected a unique metrology name");
+      if (other.family == spec.family && spec.family >= 0)
+        entry.Error("family", family, "expected one metrology entry per family");
+    }
+    entry.Finish();
+    config->metrology.push_back(spec);
+  }
   config->warmup_s = static_cast<double>(params.DurationNs("warmup", 0, 0)) * 1e-9;
   std::string log = params.String("completion_log", "");
   if (!log.empty() && std::filesystem::path(log).is_relative())
@@ -325,6 +353,22 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
        .unit = "1",
        .doc = "per family, its first lots in arrival order: priority, slack to due date [h], "
               "route position (0-based); -1 where no lot"});
+  out_wafers_since_pm_ = declaration.AddOutput(
+      {.name = "wafers_since_pm",
+       .size = std::max(1, config_->num_tools()),
+       .unit = "1",
+       .doc = "wafers each tool processed since its last PM ended (drives metrology drift)"});
+  out_metrology_.clear();
+  out_metrology_count_.clear();
+  for (const fab::MetrologySpec& spec : config_->metrology) {
+    out_metrology_.push_back(declaration.AddOutput(
+        {.name = spec.name,
+         .unit = spec.unit,
+         .doc = "true value measured on the lots whose step ended in the last run (their mean; "
+                "held when none); feed it to a sensor for gauge noise"}));
+    out_metrology_count_.push_back(declaration.AddOutput(
+        {.name = spec.name + "_count", .unit = "1", .doc = "lots measured since the start"}));
+  }
   energy_field_ = declaration.AddState({.name = "energy_J",
                                         .shape = {1},
                                         .unit = "J",
@@ -411,6 +455,22 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
                  .doc = "release rate multiplier of the product's streams"}},
        .doc = "product-mix control: the product's streams release at factor x their rate "
               "(times release_rate), from each stream's next interarrival"});
+  declaration.AddCommand(
+      {.verb = "batch_min",
+       .args =
+           {{.name = "family", .unit = "1", .lower = 0, .upper = families, .doc = "family index"},
+            {.name = "wafers",
+             .unit = "1",
+             .lower = -1,
+             .upper = 1e6,
+             .doc = "minimum batch in wafers for the family's batching steps (-1 = the data's)"}},
+       .doc = "minimum-batch-size policy: batches of the family start once this many wafers wait; "
+              "idle tools re-dispatch at once"});
+  declaration.AddCommand(
+      {.verb = "batch_start",
+       .args = {{.name = "tool", .unit = "1", .lower = 0, .upper = tools, .doc = "tool index"}},
+       .doc = "batch start decision: the idle tool starts its best lot now with the batch mates "
+              "that fit, even below the minimum batch; ignored when busy, down or nothing waits"});
   const char* fixed[kKpiFixedCount][3] = {
       {"lots_released", "1", "lots released (initial WIP included)"},
       {"lots_finished", "1", "lots finished"},
@@ -449,6 +509,15 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
     declaration.AddKpi({.name = std::string("cycle_time_mean_h_") + lot_class,
                         .unit = "h",
                         .doc = "mean cycle time of this lot class (priority <20, 20-29, >=30)"});
+  for (const fab::MetrologySpec& spec : config_->metrology) {
+    declaration.AddKpi(
+        {.name = spec.name + "_mean", .unit = spec.unit, .doc = "mean measured value"});
+    declaration.AddKpi(
+        {.name = spec.name + "_std", .unit = spec.unit, .doc = "standard deviation of the values"});
+    declaration.AddKpi({.name = spec.name + "_out_of_spec_fraction",
+                        .unit = "1",
+                        .doc = "lots measured outside [lower_spec, upper_spec]"});
+  }
   for (const std::string& group : config_->groups) {
     declaration.AddKpi({.name = "utilisation_" + group,
                         .unit = "1",
@@ -500,6 +569,13 @@ void FabLineBlock::WriteOutputs(BlockIo& io, const fab::FabWorld& world, double 
       cell[2] = lot.position;
     }
   }
+  double* since_pm = io.Out(out_wafers_since_pm_);
+  for (size_t t = 0; t < world.tools().size(); ++t)
+    since_pm[t] = static_cast<double>(world.tools()[t].wafers_since_pm);
+  for (size_t m = 0; m < out_metrology_.size(); ++m) {
+    io.Out(out_metrology_[m])[0] = world.metrology()[m].last;
+    io.Out(out_metrology_count_[m])[0] = static_cast<double>(world.metrology()[m].count);
+  }
   double* energy = io.Field<double>(energy_field_);
   io.Out(out_power_)[0] = period_s > 0 ? (world.energy_J() - energy[0]) / period_s : 0.0;
   energy[0] = world.energy_J();
@@ -508,6 +584,7 @@ void FabLineBlock::WriteOutputs(BlockIo& io, const fab::FabWorld& world, double 
 void FabLineBlock::Update(const TickInfo& tick, BlockIo& io) const {
   auto* world = static_cast<fab::FabWorld*>(io.Aux());
   world->AdvanceTo(tick.time_ns + tick.period_ticks * tick.dt_ns);
+  world->DrainMetrology();
   WriteOutputs(io, *world, tick.period_s);
 }
 
@@ -544,6 +621,12 @@ void FabLineBlock::ApplyCommand(const TickInfo& tick, BlockIo& io, int command,
       break;
     case kCmdProductMix:
       world->SetProductRate(static_cast<int32_t>(args[0]), args[1]);
+      break;
+    case kCmdBatchMin:
+      world->SetBatchMin(static_cast<int32_t>(args[0]), static_cast<int32_t>(std::lround(args[1])));
+      break;
+    case kCmdBatchStart:
+      world->StartBatchNow(static_cast<int32_t>(args[0]));
       break;
     default:
       break;
@@ -610,6 +693,15 @@ void FabLineBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
     kpis[k++] = product_count[p] > 0 ? product_ct[p] / product_count[p] : 0.0;
   }
   for (int c = 0; c < 3; ++c) kpis[k++] = class_count[c] > 0 ? class_ct[c] / class_count[c] : 0.0;
+  for (const fab::MetrologyStats& stats : world->metrology()) {
+    const double count = static_cast<double>(stats.count);
+    const double mean = count > 0 ? stats.sum / count : 0.0;
+    kpis[k++] = mean;
+    kpis[k++] = count > 1
+                    ? std::sqrt(std::max(0.0, (stats.sum_sq - count * mean * mean) / (count - 1)))
+                    : 0.0;
+    kpis[k++] = count > 0 ? static_cast<double>(stats.out_of_spec) / count : 0.0;
+  }
   const size_t groups = config_->groups.size();
   std::vector<double> productive(groups, 0.0), up(groups, 0.0), total(groups, 0.0);
   for (const fab::Tool& tool : world->tools()) {

@@ -39,6 +39,8 @@ class FabLineBlock final : public Block {
     kCmdDispatch,
     kCmdPmAdvance,
     kCmdProductMix,
+    kCmdBatchMin,
+    kCmdBatchStart,
   };
   /// Lots per family shown in the queue_view port (priority, slack [h], route position).
   static constexpr int kQueueView = 4;
@@ -61,7 +63,8 @@ class FabLineBlock final : public Block {
   std::shared_ptr<const fab::FabConfig> config_;
   std::string completion_log_;
   int out_wip_ = -1, out_lots_out_ = -1, out_released_ = -1, out_power_ = -1, out_queue_ = -1,
-      out_awaiting_ = -1, out_queue_view_ = -1;
+      out_awaiting_ = -1, out_queue_view_ = -1, out_wafers_since_pm_ = -1;
+  std::vector<int> out_metrology_, out_metrology_count_;  ///< per metrology spec
   FieldId energy_field_ = kInvalidField;
   std::vector<std::string> kpi_names_;
 };

@@ -65,6 +65,9 @@ void FabConfig::Finalise() {
       tool_family.push_back(static_cast<int32_t>(f));
   }
   family_first_tool.push_back(static_cast<int32_t>(tool_family.size()));
+  family_metrology.assign(families.size(), -1);
+  for (size_t m = 0; m < metrology.size(); ++m)
+    family_metrology[static_cast<size_t>(metrology[m].family)] = static_cast<int32_t>(m);
   max_batch_lots = 1;
   int32_t min_lot_wafers = 1 << 30;
   for (const ReleaseStream& stream : releases)

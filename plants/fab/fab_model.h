@@ -130,6 +130,20 @@ struct InitialLot {
   double due_s = 0.0;
 };
 
+/// In-line metrology of a process result that drifts with the tool's use since its last PM
+/// (film thickness after deposition, critical dimension after etch, overlay after litho): a lot
+/// processed on `family` with w wafers through the tool since its last PM gets the true value
+/// nominal + drift_per_wafer * w + N(0, lot_sigma), reported when the lot's step ends.
+struct MetrologySpec {
+  std::string name;
+  std::string unit;
+  int32_t family = 0;
+  double nominal = 0.0;
+  double drift_per_wafer = 0.0;  ///< [unit per wafer]
+  double lot_sigma = 0.0;        ///< lot-to-lot process variation (standard deviation) [unit]
+  double lower_spec = -1e300, upper_spec = 1e300;
+};
+
 struct FabConfig {
   std::vector<Family> families;
   std::vector<std::string> groups;
@@ -151,11 +165,13 @@ struct FabConfig {
   /// transport_matrix[from * locations + to]; mean 0 = no transport between those locations.
   std::vector<Dist> transport_matrix;
   double warmup_s = 0.0;  ///< lots released before are left out of cycle-time KPIs
+  std::vector<MetrologySpec> metrology;
 
   // Derived by Finalise().
   std::vector<int32_t> tool_family;  ///< per tool
   std::vector<int32_t> family_first_tool;
   int32_t max_batch_lots = 1;
+  std::vector<int32_t> family_metrology;  ///< per family, index into metrology (-1 = none)
   /// setup_matrix[(from + 1) * n + to]: seconds, < 0 = no entry; from = -1 is "any".
   std::vector<double> setup_matrix;
 

@@ -100,6 +100,9 @@ FabWorld::FabWorld(const FabConfig* config) : config_(config), calendar_(4096) {
   controls_.release_rate_factor = 1.0;
   controls_.conwip_level = 0;
   product_rate_.assign(config->products.size(), 1.0);
+  batch_min_override_.assign(config->families.size(), -1);
+  metrology_.assign(config->metrology.size(), MetrologyStats{});
+  for (size_t m = 0; m < metrology_.size(); ++m) metrology_[m].last = config->metrology[m].nominal;
 }
 
 double FabWorld::Uniform(int stream) {
@@ -209,6 +212,7 @@ void FabWorld::Handle(const CalendarEntry<Event>& entry) {
     case kEvRepair:
     case kEvPmEnd: {
       Tool& tool = tools_[static_cast<size_t>(event.a)];
+      if (event.kind == kEvPmEnd) tool.wafers_since_pm = 0;  // the PM restores the process
       tool.down = 0;
       tool.active_calendar = -1;
       if (event.kind == kEvRepair) ScheduleNextDown(event.b, now, false);
@@ -309,6 +313,7 @@ void FabWorld::CreateLot(int32_t product, int32_t position, int32_t wafers, int3
   lot.cqt_position = -1;
   lot.last_tool = -1;
   lot.stream = stream;
+  lot.metrology_spec = -1;
   last_created_ = slot;
   ++counters_.released_lots;
   ChangeWip(+1, now);
@@ -405,12 +410,12 @@ bool FabWorld::Eligible(const Lot& lot, int32_t tool, bool restrict_setup) const
   return true;
 }
 
-bool FabWorld::TryStart(int32_t tool, int64_t now) {
+bool FabWorld::TryStart(int32_t tool, int64_t now, bool ignore_min) {
   Tool& state = tools_[static_cast<size_t>(tool)];
   const Family& family = config_->families[static_cast<size_t>(state.family)];
   const std::vector<int32_t>& queue = queues_[static_cast<size_t>(state.family)];
   if (queue.empty()) return false;
-  if (family.delegate_timeout_s > 0 && !state.fallback) {
+  if (family.delegate_timeout_s > 0 && !state.fallback && !ignore_min) {
     // Delegated family: ask once (the awaiting_decision port), then wait for fab/dispatch or
     // the timeout, which hands the decision back to the family rule.
     if (!state.awaiting) {
@@ -457,15 +462,15 @@ bool FabWorld::TryStart(int32_t tool, int64_t now) {
       }
     }
     if (best < 0) return false;
-    if (StartWithHead(tool, best, now)) return true;
+    if (StartWithHead(tool, best, now, ignore_min)) return true;
     const Lot& head = lots_[static_cast<size_t>(best)];
     tried_steps_.push_back(head.product * 65536 + head.position);
   }
 }
 
-bool FabWorld::StartWithHead(int32_t tool, int32_t best, int64_t now) {
-  const std::vector<int32_t>& queue =
-      queues_[static_cast<size_t>(tools_[static_cast<size_t>(tool)].family)];
+bool FabWorld::StartWithHead(int32_t tool, int32_t best, int64_t now, bool ignore_min) {
+  const int32_t family = tools_[static_cast<size_t>(tool)].family;
+  const std::vector<int32_t>& queue = queues_[static_cast<size_t>(family)];
   const Lot& head = lots_[static_cast<size_t>(best)];
   const Step& step = config_->products[static_cast<size_t>(head.product)]
                          .route[static_cast<size_t>(head.position)];
@@ -502,7 +507,10 @@ bool FabWorld::StartWithHead(int32_t tool, int32_t best, int64_t now) {
     scratch_[taken++] = slot;
   }
   scratch_.resize(taken);
-  if (wafers < step.batch_min_wafers || taken == 0) return false;
+  const int32_t override_min = batch_min_override_[static_cast<size_t>(family)];
+  const int32_t min_wafers =
+      ignore_min ? 1 : (override_min >= 0 ? override_min : step.batch_min_wafers);
+  if (wafers < min_wafers || taken == 0) return false;
   StartJob(tool, now);
   return true;
 }
@@ -582,15 +590,25 @@ void FabWorld::StartJob(int32_t tool_index, int64_t now) {
     SetE10(tool_index, kProductive, now);
   }
   calendar_.Push(tool_free, kPrioToolFree, {kEvToolFree, tool_index, 0, tool.version});
+  const int32_t spec_index = config_->family_metrology[static_cast<size_t>(tool.family)];
   for (int32_t slot : scratch_) {
     Lot& lot = lots_[static_cast<size_t>(slot)];
     lot.last_tool = tool_index;
+    if (spec_index >= 0) {
+      // The process result is fixed now (the tool's drift at the job start); its lot-to-lot
+      // variation is a stateless draw from a counter range of its own, so that adding
+      // metrology shifts no other random sequence of the fab.
+      lot.metrology_spec = spec_index;
+      lot.metrology_wafers = tool.wafers_since_pm;
+      lot.metrology_draw = (uint64_t{1} << 62) + counters_.metrology_draws++;
+    }
     if (lot.cqt_position == lot.position) {
       if (now > lot.cqt_deadline_ns) ++counters_.cqt_violations;
       lot.cqt_position = -1;
     }
     calendar_.Push(lot_done, kPrioLotDone, {kEvLotDone, slot, 0, static_cast<uint32_t>(lot.id)});
   }
+  tool.wafers_since_pm += wafers;
   // Piece-counted PMs come due after this job.
   for (int32_t i = tool_instance_begin_[static_cast<size_t>(tool_index)];
        i < tool_instance_begin_[static_cast<size_t>(tool_index) + 1]; ++i) {
@@ -666,6 +684,20 @@ void FabWorld::LotDone(int32_t slot, int64_t now) {
   if (step.pin_to >= 0) {
     lot.pin_position = step.pin_to;
     lot.pin_tool = lot.last_tool;
+  }
+  if (lot.metrology_spec >= 0) {
+    const MetrologySpec& spec = config_->metrology[static_cast<size_t>(lot.metrology_spec)];
+    MetrologyStats& stats = metrology_[static_cast<size_t>(lot.metrology_spec)];
+    const double value = spec.nominal +
+                         spec.drift_per_wafer * static_cast<double>(lot.metrology_wafers) +
+                         spec.lot_sigma * rngs_[kStreamProcess].Normal(lot.metrology_draw);
+    ++stats.count;
+    if (value < spec.lower_spec || value > spec.upper_spec) ++stats.out_of_spec;
+    stats.sum += value;
+    stats.sum_sq += value * value;
+    ++stats.interval_count;
+    stats.interval_sum += value;
+    lot.metrology_spec = -1;
   }
   const int32_t n = static_cast<int32_t>(product.route.size());
   int32_t next = lot.position + 1;
@@ -796,6 +828,31 @@ int FabWorld::AdvancePm(int32_t tool_index, int64_t window_ns) {
   return advanced;
 }
 
+void FabWorld::DrainMetrology() {
+  for (MetrologyStats& stats : metrology_) {
+    if (stats.interval_count > 0)
+      stats.last = stats.interval_sum / static_cast<double>(stats.interval_count);
+    stats.interval_count = 0;
+    stats.interval_sum = 0.0;
+  }
+}
+
+void FabWorld::SetBatchMin(int32_t family, int32_t wafers) {
+  batch_min_override_[static_cast<size_t>(family)] = wafers < 0 ? -1 : wafers;
+  Dispatch(family, counters_.time_ns);
+}
+
+bool FabWorld::StartBatchNow(int32_t tool_index) {
+  Tool& tool = tools_[static_cast<size_t>(tool_index)];
+  if (!tool.idle || tool.busy || tool.down) return false;
+  if (!TryStart(tool_index, counters_.time_ns, /*ignore_min=*/true)) return false;
+  if (tool.awaiting) {
+    tool.awaiting = 0;
+    ++tool.decision_version;  // the pending AI-dispatch timeout no longer applies
+  }
+  return true;
+}
+
 void FabWorld::SetProductRate(int32_t product, double factor) {
   product_rate_[static_cast<size_t>(product)] = factor;
 }
@@ -823,6 +880,8 @@ void FabWorld::Save(ByteWriter& writer) const {
   writer.Vector(stream_held_);
   writer.Vector(rules_);
   writer.Vector(product_rate_);
+  writer.Vector(batch_min_override_);
+  writer.Vector(metrology_);
   writer.Vector(completions_);
   writer.Value(counters_);
   writer.Value(controls_.release_rate_factor);
@@ -852,6 +911,8 @@ void FabWorld::Load(ByteReader& reader) {
   reader.Vector(&stream_held_);
   reader.Vector(&rules_);
   reader.Vector(&product_rate_);
+  reader.Vector(&batch_min_override_);
+  reader.Vector(&metrology_);
   reader.Vector(&completions_);
   counters_ = reader.Value<FabCounters>();
   controls_.release_rate_factor = reader.Value<double>();

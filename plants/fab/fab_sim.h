@@ -72,6 +72,10 @@ struct Lot {
   int32_t last_tool;
   int32_t stream;  ///< release stream (-1 = initial WIP)
   int32_t reworks;
+  int32_t metrology_spec;    ///< spec measured when the running step ends (-1 = none)
+  int32_t unused_padding;    ///< keeps the struct free of padding bytes (it is hashed raw)
+  int64_t metrology_wafers;  ///< the tool's wafers since its PM when the job started
+  uint64_t metrology_draw;   ///< RNG counter of the lot-to-lot variation draw
 };
 
 struct Tool {
@@ -94,6 +98,17 @@ struct Tool {
   int32_t awaiting;           ///< 1 while an external (AI) dispatch decision is awaited
   uint32_t decision_version;  ///< bumped per decision request (timeout event tag)
   int32_t fallback;           ///< 1 while the family rule decides after a timeout
+  int64_t wafers_since_pm;    ///< wafers processed since the last PM ended (metrology drift)
+};
+
+/// Measurements of one metrology spec in a world (FabConfig::metrology).
+struct MetrologyStats {
+  int64_t count;           ///< lots measured since the start
+  int64_t out_of_spec;     ///< of which outside [lower_spec, upper_spec]
+  double sum, sum_sq;      ///< of the measured values
+  double last;             ///< mean of the lots measured in the last drained interval
+  int64_t interval_count;  ///< lots measured since the last DrainMetrology
+  double interval_sum;
 };
 
 /// One completed lot (the completion log).
@@ -122,8 +137,9 @@ struct FabCounters {
   int64_t next_lot_id;
   int64_t time_ns;  ///< the simulated time this world has been advanced to
   int64_t held_releases;
-  int64_t ai_decisions;  ///< dispatch decisions taken by command
-  int64_t ai_timeouts;   ///< decisions that fell back to the family rule
+  int64_t ai_decisions;      ///< dispatch decisions taken by command
+  int64_t ai_timeouts;       ///< decisions that fell back to the family rule
+  uint64_t metrology_draws;  ///< lot-to-lot variation draws so far (their RNG counters)
 };
 
 /// Controls an operator or AI may change during the run (block commands).
@@ -181,8 +197,22 @@ class FabWorld final : public WorldAux {
   /// order) on `tool`, which must be awaiting a decision. False when not possible (the
   /// decision then times out to the family rule).
   bool DispatchByCommand(int32_t tool, int32_t queue_index);
+  /// Minimum-batch-size policy: batching steps on `family` start once `wafers` wafers wait
+  /// (instead of the data's batch_min_wafers); wafers < 0 restores the data's minimum. Idle
+  /// tools of the family are re-dispatched at once (a lower minimum may start a batch now).
+  void SetBatchMin(int32_t family, int32_t wafers);
+  int32_t batch_min_override(int32_t family) const {
+    return batch_min_override_[static_cast<size_t>(family)];
+  }
+  /// Batch start decision: the idle tool starts its best lot now with the batch mates that fit,
+  /// even below the minimum batch. False when the tool is busy, down or its queue is empty.
+  bool StartBatchNow(int32_t tool);
 
   const FabCounters& counters() const { return counters_; }
+  const std::vector<MetrologyStats>& metrology() const { return metrology_; }
+  /// Ends a reporting interval: `last` becomes the mean of the lots measured since the previous
+  /// call (unchanged when none was).
+  void DrainMetrology();
   const FabControls& controls() const { return controls_; }
   const std::vector<Completion>& completions() const { return completions_; }
   const std::vector<Tool>& tools() const { return tools_; }
@@ -211,10 +241,11 @@ class FabWorld final : public WorldAux {
                  int64_t release_ns, int64_t due_ns, int32_t stream, int64_t now);
   void Enqueue(int32_t slot, int64_t now);
   void Dispatch(int32_t family, int64_t now);
-  bool TryStart(int32_t tool, int64_t now);
+  /// ignore_min: a batch may start below its minimum (a batch start decision).
+  bool TryStart(int32_t tool, int64_t now, bool ignore_min = false);
   /// Starts `head` on `tool` (with its batch mates for a batching step); false if a batch
   /// would stay below its minimum.
-  bool StartWithHead(int32_t tool, int32_t head, int64_t now);
+  bool StartWithHead(int32_t tool, int32_t head, int64_t now, bool ignore_min = false);
   bool Eligible(const Lot& lot, int32_t tool, bool restrict_setup) const;
   void StartJob(int32_t tool, int64_t now);  // starts the lots in scratch_
   void LotDone(int32_t slot, int64_t now);
@@ -245,10 +276,12 @@ class FabWorld final : public WorldAux {
   std::vector<std::vector<int32_t>> idle_;    ///< per family, idle tools in index order
   std::vector<int32_t> tool_instance_begin_;  ///< calendar instances of tool t
   std::vector<CalendarInstance> instances_;
-  std::vector<int64_t> stream_releases_;  ///< releases done per stream
-  std::vector<int64_t> stream_held_;      ///< releases held by CONWIP per stream
-  std::vector<int32_t> rules_;            ///< dispatch rule per family (changeable)
-  std::vector<double> product_rate_;      ///< release rate factor per product (product mix)
+  std::vector<int64_t> stream_releases_;     ///< releases done per stream
+  std::vector<int64_t> stream_held_;         ///< releases held by CONWIP per stream
+  std::vector<int32_t> rules_;               ///< dispatch rule per family (changeable)
+  std::vector<double> product_rate_;         ///< release rate factor per product (product mix)
+  std::vector<int32_t> batch_min_override_;  ///< per family, wafers; -1 = the data's minimum
+  std::vector<MetrologyStats> metrology_;
   std::vector<Completion> completions_;
   FabCounters counters_{};
   FabControls controls_{};

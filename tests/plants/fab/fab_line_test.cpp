@@ -222,6 +222,41 @@ TEST_CASE("Fab commands: pm_advance starts the litho PM early, product_mix sets 
       simulator.Submit({.target = "fab/product_mix", .values = {2, 1}, .origin = "test"}).empty());
 }
 
+TEST_CASE("Mini-Fab overlay metrology: drift between litho PMs, commands on batches", "[fab]") {
+  // 21 days: three weekly litho PMs. Overlay starts at 2 nm after each PM and grows 1 pm per
+  // wafer; the litho tool (index 4) never runs more than about a week of wafers between PMs.
+  const auto model = Minifab();
+  Simulator simulator(model);
+  const Schema& schema = simulator.state().schema();
+  const FieldId overlay = schema.Find("fab.overlay"), count = schema.Find("fab.overlay_count"),
+                since_pm = schema.Find("fab.wafers_since_pm");
+  REQUIRE(overlay != kInvalidField);
+  double max_since_pm = 0.0;
+  for (int day = 0; day < 21; ++day) {
+    simulator.Step(1440);
+    const double value = simulator.state().World<double>(overlay, 0)[0];
+    CHECK(value > 0.0);
+    CHECK(value < 2.0e-9 + 1.0e-12 * 12000 + 5 * 0.8e-9);
+    max_since_pm = std::max(max_since_pm, simulator.state().World<double>(since_pm, 0)[4]);
+  }
+  const fab::MetrologyStats& stats = World(simulator).metrology()[0];
+  CHECK(simulator.state().World<double>(count, 0)[0] == static_cast<double>(stats.count));
+  CHECK(stats.count > 400);  // two litho visits per lot, ~15 lots a day
+  CHECK(max_since_pm > 2000);
+  CHECK(max_since_pm < 9000);
+  const std::vector<KpiEntry> kpis = simulator.ComputeKpis();
+  CHECK(Kpi(kpis, "overlay_mean") > 2.0e-9);
+  CHECK(Kpi(kpis, "overlay_out_of_spec_fraction") > 0.0);
+  CHECK(Kpi(kpis, "overlay_out_of_spec_fraction") < 0.5);
+  // Batch controls arrive through the command path and are range-checked.
+  CHECK(simulator.Submit({.target = "fab/batch_min", .values = {0, 75}, .origin = "test"}).empty());
+  CHECK(simulator.Submit({.target = "fab/batch_start", .values = {0}, .origin = "test"}).empty());
+  CHECK_FALSE(
+      simulator.Submit({.target = "fab/batch_start", .values = {5}, .origin = "test"}).empty());
+  simulator.Step(1);
+  CHECK(World(simulator).batch_min_override(0) == 75);
+}
+
 TEST_CASE("The completion log CSV has one row per finished lot", "[fab]") {
   const std::filesystem::path csv =
       std::filesystem::temp_directory_path() / "ftwin_fab_test_lots.csv";
@@ -367,6 +402,10 @@ TEST_CASE("Bad fab scenarios are rejected with file, line, key and expectation",
              Catch::Contains("route[1].time: got '-30min'"));
   CHECK_THAT(ErrorOf("time: 30min, dist: uniform", "time: 30min, dist: weibull"),
              Catch::Contains("route[1].dist: got 'weibull'"));
+  CHECK_THAT(ErrorOf("family: litho, unit: m", "family: etch, unit: m"),
+             Catch::Contains("metrology[0].family: got 'etch', expected the name of a family"));
+  CHECK_THAT(ErrorOf("lot_sigma: 0.8e-9", "lot_sigma: -0.8e-9"),
+             Catch::Contains("metrology[0].lot_sigma: got '-0.8e-9'"));
   CHECK_THAT(ErrorOf("rule: fifo", "rule: random"),
              Catch::Contains("families[0].rule: got 'random', expected one of fifo"));
   CHECK_THAT(ErrorOf("{product: A, interval: 200min", "{product: C, interval: 200min"),

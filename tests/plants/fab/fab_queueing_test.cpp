@@ -192,6 +192,129 @@ TEST_CASE("A batching tool forms the batches its min/max rule says", "[fab]") {
   CHECK(world.queue(0).size() == 1);
 }
 
+TEST_CASE("Batch controls: a minimum-batch policy and batch start decisions", "[fab]") {
+  // The batching station above (min 2, max 3 one-wafer lots, 10 min per batch, a lot every
+  // minute, 12 lots). With the family's minimum raised to 3 from the start, lots 0-2 start at
+  // 2 min, then full batches start at each tool release: 12, 22, 32 min; all 12 finish by 42.
+  FabConfig config = SingleStation(1, Const(600.0), Const(60.0));
+  config.products[0].route[0].basis = TimeBasis::kPerBatch;
+  config.products[0].route[0].batch_min_wafers = 2;
+  config.products[0].route[0].batch_max_wafers = 3;
+  config.releases[0].count = 12;
+  config.Finalise();
+  {
+    FabWorld world(&config);
+    world.SetRngs(Rngs(1));
+    world.SetBatchMin(0, 3);
+    world.Start(0);
+    world.AdvanceTo(5 * 60 * kMinNs);
+    const int64_t expected_finish_min[] = {12, 12, 12, 22, 22, 22, 32, 32, 32, 42, 42, 42};
+    REQUIRE(world.completions().size() == 12);
+    for (const Completion& c : world.completions())
+      CHECK(c.finish_ns == expected_finish_min[c.lot_id] * kMinNs);
+  }
+  // With the data's minimum, lot 11 is left waiting alone (see the test above). A batch start
+  // decision, or lowering the minimum to 1, starts it at once: done 10 min later.
+  for (int control = 0; control < 2; ++control) {
+    FabWorld world(&config);
+    world.SetRngs(Rngs(1));
+    world.Start(0);
+    world.AdvanceTo(5 * 60 * kMinNs);
+    REQUIRE(world.wip() == 1);
+    if (control == 0) {
+      CHECK(world.StartBatchNow(0));
+      CHECK_FALSE(world.StartBatchNow(0));  // now busy
+    } else {
+      world.SetBatchMin(0, 1);
+      CHECK(world.batch_min_override(0) == 1);
+    }
+    world.AdvanceTo(6 * 60 * kMinNs);
+    REQUIRE(world.completions().size() == 12);
+    CHECK(world.completions().back().finish_ns == 310 * kMinNs);
+    CHECK(world.wip() == 0);
+  }
+  // A batch start decision on a busy tool is refused and changes nothing: at 12 min the tool
+  // runs lots 2-4 (started at 11 min); the schedule stays that of the data's rule.
+  FabWorld world(&config);
+  world.SetRngs(Rngs(1));
+  world.Start(0);
+  world.AdvanceTo(12 * kMinNs);
+  CHECK_FALSE(world.StartBatchNow(0));
+  world.AdvanceTo(5 * 60 * kMinNs);
+  CHECK(world.completions().size() == 11);
+}
+
+TEST_CASE("Metrology drifts with wafers since the PM and resets at the PM", "[fab]") {
+  // One tool, 1-wafer lots every 10 min, 10 min each; a PM every 4 wafers (1 min long). The
+  // measured value is nominal + drift x wafers since the PM: 100, 101, 102, 103, then the PM,
+  // then 100 ... 103 again. Upper spec 102.5: the two 103s are out of spec.
+  FabConfig config = SingleStation(1, Const(600.0), Const(600.0));
+  config.releases[0].count = 8;
+  PmCalendar pm;
+  pm.by_pieces = true;
+  pm.interval = 4;
+  pm.first = -1;
+  pm.duration = Const(60.0);
+  config.pm_calendars.push_back(pm);
+  config.families[0].pm_calendars.push_back(0);
+  MetrologySpec spec;
+  spec.name = "film";
+  spec.family = 0;
+  spec.nominal = 100.0;
+  spec.drift_per_wafer = 1.0;
+  spec.upper_spec = 102.5;
+  config.metrology.push_back(spec);
+  config.Finalise();
+  FabWorld world(&config);
+  world.SetRngs(Rngs(1));
+  world.Start(0);
+  CHECK(world.metrology()[0].last == 100.0);  // nominal until the first measurement
+  const double expected_last[] = {100, 101, 102, 103};
+  for (int lot = 0; lot < 4; ++lot) {
+    world.AdvanceTo((lot + 1) * 10 * kMinNs + kMinNs / 2);  // lot `lot` done at (lot + 1) x 10 min
+    world.DrainMetrology();
+    CHECK(world.metrology()[0].last == expected_last[lot]);
+    CHECK(world.metrology()[0].count == lot + 1);
+  }
+  world.DrainMetrology();  // an empty interval keeps the last value
+  CHECK(world.metrology()[0].last == 103.0);
+  world.AdvanceTo(10 * 60 * kMinNs);
+  const MetrologyStats& stats = world.metrology()[0];
+  REQUIRE(stats.count == 8);
+  CHECK(stats.sum == 2 * (100 + 101 + 102 + 103));
+  CHECK(stats.sum_sq == 2 * (100.0 * 100 + 101 * 101 + 102 * 102 + 103 * 103));
+  CHECK(stats.out_of_spec == 2);
+  CHECK(world.tools()[0].wafers_since_pm == 0);  // the PM after the 8th wafer ran
+}
+
+TEST_CASE("Metrology lot-to-lot variation has the configured mean and spread", "[fab]") {
+  // No drift, sigma 2 nm around 100 nm, ~20 000 lots (M/M/1 at load 0.5): the sample mean within
+  // its 99.9 % bound and the sample variance within the chi-square 99.9 % bound (normal approx.).
+  FabConfig config = SingleStation(1, Exp(60.0), Exp(120.0));
+  MetrologySpec spec;
+  spec.name = "film";
+  spec.family = 0;
+  spec.nominal = 100e-9;
+  spec.lot_sigma = 2e-9;
+  config.metrology.push_back(spec);
+  config.Finalise();
+  FabConfig without = config;
+  without.metrology.clear();
+  without.Finalise();
+  const FabWorld world = Run(config, 3, 20000 * 120.0 / kHourS);
+  const MetrologyStats& stats = world.metrology()[0];
+  const double n = static_cast<double>(stats.count);
+  REQUIRE(n > 19000);
+  const double mean = stats.sum / n;
+  const double variance = (stats.sum_sq - n * mean * mean) / (n - 1);
+  CHECK(std::abs(mean - 100e-9) < 3.29 * 2e-9 / std::sqrt(n));
+  CHECK(std::abs(variance / 4e-18 - 1.0) < 3.29 * std::sqrt(2.0 / (n - 1)));
+  // Metrology draws do not shift the fab's other random sequences: same lot history.
+  const FabWorld plain = Run(without, 3, 20000 * 120.0 / kHourS);
+  REQUIRE(plain.completions().size() == world.completions().size());
+  CHECK(plain.completions().back().finish_ns == world.completions().back().finish_ns);
+}
+
 TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
   // One tool, lots far apart: A A B B B A. Setup times: any -> A 20 min, A -> B 25 min,
   // any -> B 20 min (B -> A falls back to any -> A = 20 min). Process 30 min.
