@@ -1,5 +1,7 @@
 #include "engine/sensors/range_sensor_block.h"
 
+#include "engine/sensors/raycast_batch.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -150,18 +152,8 @@ std::unique_ptr<Block> RangeSensorBlock::FromParams(const std::string& name, Par
   const double yaw = params.Number("yaw", 0.0, NumberRange::Any("rad"));
   const double pitch = params.Number("pitch", 0.0, NumberRange::Any("rad"));
   const double roll = params.Number("roll", 0.0, NumberRange::Any("rad"));
-  const double cy = std::cos(yaw), sy = std::sin(yaw), cp = std::cos(pitch), sp = std::sin(pitch);
-  const double cr = std::cos(roll), sr = std::sin(roll);
-  const double rotation[9] = {cy * cp,
-                              cy * sp * sr - sy * cr,
-                              cy * sp * cr + sy * sr,
-                              sy * cp,
-                              sy * sp * sr + cy * cr,
-                              sy * sp * cr - cy * sr,
-                              -sp,
-                              cp * sr,
-                              cp * cr};
-  TransformRays(rotation, position, &rays);
+  const SensorPose mount = SensorPoseFromYawPitchRoll(position, yaw, pitch, roll);
+  TransformRays(mount.rotation, position, &rays);
   RaycastScene scene;
   std::vector<MovingBody> bodies;
   for (ParamReader& object : params.ChildList("scene", true)) AddObject(object, &scene, &bodies);
