@@ -99,6 +99,9 @@ std::vector<SensorPreset> MakePresets() {
   presets.push_back({"metrology_critical_dimension", "m",
                      "CD-SEM critical dimension gauge, 0.3 nm precision",
                      Params(0.0, 3.0e-10, 1.0e-11, 0.0, 0.0, 1.0e-5)});
+  presets.push_back({"metrology_overlay", "m",
+                     "image-based overlay metrology, 0.1 nm precision, +-100 nm range",
+                     Params(0.0, 1.0e-10, 1.0e-11, 0.0, -1.0e-7, 1.0e-7)});
   presets.push_back({"chamber_pressure_gauge", "Pa",
                      "capacitance manometer 0..133 Pa (1 Torr), 0.12 % of reading, 30 ms",
                      Params(0.05, 0.01, 0.001, 0.03, 0.0, 133.3)});
