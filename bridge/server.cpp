@@ -30,11 +30,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Message types on the inproc pipe between the simulation thread and the I/O thread.
-constexpr char kPipeRequest = 'Q';  // I/O -> sim: [Q, meta, routing id, body...]
-constexpr char kPipeReply = 'R';    // sim -> I/O: [R, routing id, delimiter flag, body...]
-constexpr char kPipePublish = 'P';  // sim -> I/O: [P, topic, header, arrays...]
-constexpr char kPipeStop = 'X';     // sim -> I/O: stop
+// Internal message layouts between the socket side and the simulation side of the server
+// thread (docs/architecture.md, "Bridge threads").
+constexpr char kPipeRequest = 'Q';  // socket -> sim: [Q, meta, routing id, user, body...]
+constexpr char kPipeReply = 'R';    // sim -> socket: [R, routing id, delimiter flag, body...]
+constexpr char kPipePublish = 'P';  // sim -> socket: [P, topic, header, arrays...]
 
 constexpr int kMaxFramesPerRequest = 1024;
 constexpr int kMaxSubscriptionsPerClient = 16;
@@ -214,9 +214,9 @@ struct BridgeServer::Impl {
   ServerOptions options;
 
   zmq::context_t context{1};
-  std::string pipe_endpoint;
-  std::unique_ptr<zmq::socket_t> pipe;  // the simulation thread's end
-  std::thread io_thread;
+  // All sockets belong to the server thread (the one calling Run); Start() creates and binds
+  // them, and thread creation is the full memory barrier ZeroMQ asks for to migrate a socket.
+  std::unique_ptr<zmq::socket_t> zap, router, publisher;
   std::string control_endpoint, stream_endpoint;
   std::optional<KeySet> keys;
 
@@ -231,25 +231,21 @@ struct BridgeServer::Impl {
   uint64_t event_seq = 0, stats_seq = 0;
   int64_t last_stats_ns = 0;
   int64_t realtime_origin_ns = 0, realtime_origin_tick = 0;
+  int64_t last_request_ns = 0;  ///< when the last request was handled (busy polling)
 
   mutable std::mutex stats_mutex;
   ServerStats counters;
 
-  // ---- I/O thread ------------------------------------------------------------------------
+  // ---- sockets ----------------------------------------------------------------------------
 
-  void IoLoop(std::promise<void> started) {
-    std::unique_ptr<zmq::socket_t> zap, router, publisher, io_pipe;
+  void OpenSockets() {
     try {
       if (keys) {
         // The ZAP handler must exist before the secured sockets bind (fail closed otherwise).
         zap = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
+        zap->set(zmq::sockopt::linger, 0);
         zap->bind("inproc://zeromq.zap.01");
       }
-      io_pipe = std::make_unique<zmq::socket_t>(context, zmq::socket_type::pair);
-      io_pipe->set(zmq::sockopt::sndhwm, 0);
-      io_pipe->set(zmq::sockopt::rcvhwm, 100000);
-      io_pipe->connect(pipe_endpoint);
-
       router = std::make_unique<zmq::socket_t>(context, zmq::socket_type::router);
       SetHeartbeats(*router);
       router->set(zmq::sockopt::maxmsgsize, options.max_message_bytes);
@@ -268,40 +264,28 @@ struct BridgeServer::Impl {
       publisher->bind(stream_endpoint);
       stream_endpoint = publisher->get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& error) {
-      started.set_exception(std::make_exception_ptr(
-          std::runtime_error(std::string("cannot bind: ") + error.what() + " (control " +
-                             control_endpoint + ", stream " + stream_endpoint + ")")));
-      return;
-    }
-    started.set_value();
-
-    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0},
-                                          {io_pipe->handle(), 0, ZMQ_POLLIN, 0}};
-    if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
-    std::vector<zmq::message_t> parts;
-    int64_t last_activity_ns = 0;
-    for (;;) {
-      const bool hot = SteadyNs() - last_activity_ns < options.busy_poll_ns;
-      if (PollQuietly(items.data(), items.size(), std::chrono::milliseconds(hot ? 0 : -1)) > 0)
-        last_activity_ns = SteadyNs();
-      if (items[0].revents & ZMQ_POLLIN) ForwardRequests(*router, *io_pipe, parts);
-      if (items[1].revents & ZMQ_POLLIN) {
-        bool stop = false;
-        for (int i = 0; i < 4096 && !stop; ++i) {
-          if (!ReceiveNow(*io_pipe, parts)) break;
-          stop = DispatchFromSimulation(parts, *router, *publisher);
-        }
-        if (stop) break;
-      }
-      if (zap && (items[2].revents & ZMQ_POLLIN)) AnswerZap(*zap);
+      publisher.reset();
+      router.reset();
+      zap.reset();
+      throw std::runtime_error(std::string("cannot bind: ") + error.what() + " (control " +
+                               control_endpoint + ", stream " + stream_endpoint + ")");
     }
   }
 
-  void ForwardRequests(zmq::socket_t& router, zmq::socket_t& io_pipe,
-                       std::vector<zmq::message_t>& parts) {
-    for (int i = 0; i < 1024; ++i) {
+  // Serves what is waiting on the sockets (requests, ZAP); `timeout` bounds the wait.
+  void ServeSockets(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t items[2] = {{router->handle(), 0, ZMQ_POLLIN, 0},
+                                {zap ? zap->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+    if (PollQuietly(items, zap ? 2 : 1, timeout) <= 0) return;
+    if (zap && (items[1].revents & ZMQ_POLLIN)) AnswerZap(*zap);
+    if (items[0].revents & ZMQ_POLLIN) HandleRequests();
+  }
+
+  void HandleRequests() {
+    std::vector<zmq::message_t> parts;
+    for (int i = 0; i < 1000; ++i) {
       try {
-        if (!ReceiveNow(router, parts)) return;
+        if (!ReceiveNow(*router, parts)) return;
       } catch (const zmq::error_t&) {
         return;
       }
@@ -325,26 +309,29 @@ struct BridgeServer::Impl {
       meta[0] = static_cast<char>(flags);
       const int64_t now = SteadyNs();
       std::memcpy(meta + 1, &now, 8);
-      zmq::multipart_t out;
-      out.addstr(std::string(1, kPipeRequest));
-      out.addmem(meta, sizeof meta);
-      out.add(std::move(parts[0]));
-      out.addstr(user);
+      std::vector<zmq::message_t> request_parts;
+      request_parts.reserve(parts.size() + 3);
+      request_parts.emplace_back(&kPipeRequest, 1);
+      request_parts.emplace_back(meta, sizeof meta);
+      request_parts.push_back(std::move(parts[0]));
+      request_parts.emplace_back(user.data(), user.size());
       if (parts.size() - body > static_cast<size_t>(kMaxFramesPerRequest)) {
-        out.addstr("{\"op\":\"_too_many_frames\"}");
+        const std::string too_many = "{\"op\":\"_too_many_frames\"}";
+        request_parts.emplace_back(too_many.data(), too_many.size());
       } else {
-        for (size_t p = body; p < parts.size(); ++p) out.add(std::move(parts[p]));
+        for (size_t p = body; p < parts.size(); ++p) request_parts.push_back(std::move(parts[p]));
       }
-      out.send(io_pipe);
+      std::optional<Request> request = ReceiveRequest(request_parts);
+      if (request) Handle(*request);
+      last_request_ns = SteadyNs();
     }
   }
 
-  // Returns true on the stop message.
-  bool DispatchFromSimulation(std::vector<zmq::message_t>& parts, zmq::socket_t& router,
-                              zmq::socket_t& publisher) {
+  // Sends a reply on the ROUTER or a stream message on the PUB socket, never blocking: a peer
+  // that is gone or too slow loses the message and the simulation carries on.
+  bool SendOut(std::vector<zmq::message_t>& parts) {
     if (parts.empty() || parts[0].size() != 1) return false;
     const char type = *parts[0].data<char>();
-    if (type == kPipeStop) return true;
     if (type == kPipeReply && parts.size() >= 4) {
       const bool delimiter = parts[2].size() == 1 && *parts[2].data<char>() == 1;
       zmq::multipart_t out;
@@ -352,21 +339,23 @@ struct BridgeServer::Impl {
       if (delimiter) out.addstr("");
       for (size_t p = 3; p < parts.size(); ++p) out.add(std::move(parts[p]));
       try {
-        out.send(router, static_cast<int>(zmq::send_flags::dontwait));
+        return out.send(*router, static_cast<int>(zmq::send_flags::dontwait));
       } catch (const zmq::error_t&) {
-        // The peer is gone or its queue is full: the reply is dropped, the server carries on.
+        return false;
       }
-    } else if (type == kPipePublish && parts.size() >= 3) {
+    }
+    if (type == kPipePublish && parts.size() >= 3) {
       for (size_t p = 1; p < parts.size(); ++p) {
         const auto flags = p + 1 < parts.size()
                                ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
                                : zmq::send_flags::dontwait;
         try {
-          if (!publisher.send(parts[p], flags)) break;
+          if (!publisher->send(parts[p], flags)) return false;
         } catch (const zmq::error_t&) {
-          break;
+          return false;
         }
       }
+      return true;
     }
     return false;
   }
@@ -400,30 +389,15 @@ struct BridgeServer::Impl {
 
   // ---- simulation thread: messages -------------------------------------------------------
 
+  // Hands a reply or stream message to the sockets. Stream messages (droppable) that cannot be
+  // queued are counted; replies to peers that are gone are dropped silently.
   void SendPipe(zmq::multipart_t& message, bool droppable) {
-    if (droppable) {
-      // Never stall the simulation: if the I/O thread is this far behind, drop and count.
-      if (!zmq_msg_send_multipart_dontwait(message)) {
-        std::lock_guard lock(stats_mutex);
-        ++counters.pipe_drops;
-      }
-      return;
-    }
-    for (;;) {
-      try {
-        message.send(*pipe);
-        return;
-      } catch (const zmq::error_t& error) {
-        if (error.num() != EINTR) throw;
-      }
-    }
-  }
-
-  bool zmq_msg_send_multipart_dontwait(zmq::multipart_t& message) {
-    try {
-      return message.send(*pipe, static_cast<int>(zmq::send_flags::dontwait));
-    } catch (const zmq::error_t&) {
-      return false;
+    std::vector<zmq::message_t> parts;
+    parts.reserve(message.size());
+    while (!message.empty()) parts.push_back(message.pop());
+    if (!SendOut(parts) && droppable) {
+      std::lock_guard lock(stats_mutex);
+      ++counters.stream_drops;
     }
   }
 
@@ -1523,21 +1497,16 @@ struct BridgeServer::Impl {
     last_stats_ns = realtime_origin_ns;
     const int64_t dt_ns = simulator->model().run().dt_ns;
     const int64_t duration_ticks = simulator->model().run().duration_ns / dt_ns;
-    std::vector<zmq::message_t> parts;
-    zmq::pollitem_t item{pipe->handle(), 0, ZMQ_POLLIN, 0};
-    int64_t last_request_ns = 0;
+    bool behind = false;
     while (!stop.load(std::memory_order_relaxed)) {
       const bool realtime = options.mode == TimingMode::kRealtime && !paused;
       // Busy-poll briefly after a request: a lockstep controller usually answers within
       // microseconds, and a sleeping thread's wake-up costs more than that.
       const bool hot = SteadyNs() - last_request_ns < options.busy_poll_ns;
-      PollQuietly(&item, 1, std::chrono::milliseconds(hot ? 0 : (realtime ? 1 : 20)));
-      for (int i = 0; i < 1000; ++i) {
-        if (!ReceiveNow(*pipe, parts)) break;
-        std::optional<Request> request = ReceiveRequest(parts);
-        if (request) Handle(*request);
-        last_request_ns = SteadyNs();
-      }
+      // Behind the real-time schedule (or running as fast as possible): only look at the
+      // sockets, do not wait on them.
+      ServeSockets(
+          std::chrono::milliseconds(hot || (realtime && behind) ? 0 : (realtime ? 1 : 20)));
       int64_t now = SteadyNs();
       if (realtime) {
         const double elapsed_s = static_cast<double>(now - realtime_origin_ns) * 1e-9;
@@ -1553,6 +1522,7 @@ struct BridgeServer::Impl {
           if (options.stop_at_duration && simulator->tick() >= duration_ticks) break;
         }
         if (options.stop_at_duration && simulator->tick() >= duration_ticks) break;
+        behind = simulator->tick() < target;
         now = SteadyNs();
         Watchdog(now);
       }
@@ -1579,12 +1549,6 @@ BridgeServer::BridgeServer(LoadedScenario scenario, const BlockRegistry* registr
 }
 
 BridgeServer::~BridgeServer() {
-  if (impl_->io_thread.joinable()) {
-    zmq::multipart_t stop;
-    stop.addstr(std::string(1, kPipeStop));
-    stop.send(*impl_->pipe);
-    impl_->io_thread.join();
-  }
   if (impl_->recorder) impl_->recorder->Close();
 }
 
@@ -1599,22 +1563,7 @@ void BridgeServer::Start() {
   } else {
     impl.keys = LoadKeys(impl.options.keys_dir);
   }
-  static std::atomic<int> counter{0};
-  impl.pipe_endpoint = "inproc://ftwin-bridge-pipe-" + std::to_string(counter++);
-  impl.pipe = std::make_unique<zmq::socket_t>(impl.context, zmq::socket_type::pair);
-  impl.pipe->set(zmq::sockopt::sndhwm, 100000);
-  impl.pipe->set(zmq::sockopt::rcvhwm, 0);
-  impl.pipe->bind(impl.pipe_endpoint);
-  std::promise<void> started;
-  std::future<void> ready = started.get_future();
-  impl.io_thread = std::thread(
-      [&impl, promise = std::move(started)]() mutable { impl.IoLoop(std::move(promise)); });
-  try {
-    ready.get();
-  } catch (...) {
-    impl.io_thread.join();
-    throw;
-  }
+  impl.OpenSockets();
 }
 
 const std::string& BridgeServer::control_endpoint() const { return impl_->control_endpoint; }

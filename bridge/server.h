@@ -1,12 +1,14 @@
 // The bridge server: streams a running simulation's state over ZeroMQ and takes controllers'
 // actions back (docs/protocol.md).
 //
-// Threads: an I/O thread owns every socket (the ROUTER control endpoint, the PUB stream, the ZAP
-// authentication handler and its end of an inproc pipe); the simulation thread (the caller of
-// Run) owns the Simulator and talks to the I/O thread only through that pipe. The simulation
-// publishes at tick boundaries as a read-only consumer of the State, and a slow subscriber never
-// stalls it: the PUB socket drops at its high-water mark and subscribers see the gap in the
-// per-topic sequence numbers.
+// Threads: one server thread (the caller of Run) owns the Simulator and every socket (the ROUTER
+// control endpoint, the PUB stream, the ZAP authentication handler); libzmq's own I/O thread
+// moves the bytes. Sends never block: the simulation publishes at tick boundaries as a read-only
+// consumer of the State, a slow subscriber never stalls it (the PUB socket drops at its
+// high-water mark and subscribers see the gap in the per-topic sequence numbers), and a reply to
+// a peer that is gone is dropped. (An extra I/O thread of our own with an inproc pipe to the
+// simulation cost two thread wake-ups per round trip and bought nothing libzmq does not already
+// do; docs/architecture.md.)
 #pragma once
 
 #include <atomic>
@@ -50,7 +52,7 @@ struct ServerStats {
   int64_t requests = 0;
   int64_t errors = 0;
   int64_t published = 0;
-  int64_t pipe_drops = 0;
+  int64_t stream_drops = 0;  ///< stream messages the PUB socket refused (not queued)
   int64_t watchdog_trips = 0;
   int64_t deadline_misses = 0;
   int64_t tick = 0;
@@ -66,7 +68,8 @@ class BridgeServer {
   BridgeServer(const BridgeServer&) = delete;
   BridgeServer& operator=(const BridgeServer&) = delete;
 
-  /// Binds the sockets and starts the I/O thread. Throws std::runtime_error naming the endpoint
+  /// Binds the sockets (they then belong to the thread that calls Run). Throws
+  /// std::runtime_error naming the endpoint
   /// on failure (address in use, non-loopback without keys, unreadable keys).
   void Start();
   /// The bound endpoints (a wildcard port resolved to the real one).
