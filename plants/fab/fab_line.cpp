@@ -289,6 +289,25 @@ std::unique_ptr<Block> FabLineBlock::FromParams(const std::string& name, ParamRe
     }
     ai.Finish();
   }
+  if (params.Has("cqt_first")) {
+    // CQT-aware dispatching for the listed families (docs/fab.md, "Critical queue time").
+    const YAML::Node families = params.Raw("cqt_first");
+    if (!families.IsSequence()) {
+      params.Error("cqt_first", NodeText(families), "expected a list of family names");
+    } else {
+      for (const auto& item : families) {
+        bool found = false;
+        for (fab::Family& family : config->families)
+          if (item.IsScalar() && family.name == item.Scalar()) {
+            family.cqt_first = true;
+            found = true;
+          }
+        if (!found)
+          params.diagnostics()->Add(NodeLocation(item, params.file()), params.path() + ".cqt_first",
+                                    NodeText(item), "expected the name of a family of this fab");
+      }
+    }
+  }
   for (ParamReader& entry : params.ChildList("metrology")) {
     // In-line metrology of a drifting process result (docs/fab.md, "Metrology").
     fab::MetrologySpec spec;

@@ -107,6 +107,9 @@ struct Family {
   /// > 0: dispatch decisions are delegated (fab/dispatch command) and fall back to `rule`
   /// after this many seconds without an answer.
   double delegate_timeout_s = 0.0;
+  /// Lots whose critical queue time runs at their step here start first (earliest deadline),
+  /// before the rule orders the rest: the usual CQT-aware dispatching of real fabs.
+  bool cqt_first = false;
 };
 
 struct ReleaseStream {

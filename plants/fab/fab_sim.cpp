@@ -24,18 +24,6 @@ enum EventPriority : int32_t {
   kPrioDecision = 6,  // after the arrivals of the same instant: the rule sees them all
 };
 
-struct DispatchKey {
-  double primary, secondary, tertiary;
-  int64_t since, id;
-  bool operator<(const DispatchKey& other) const {
-    if (primary != other.primary) return primary < other.primary;
-    if (secondary != other.secondary) return secondary < other.secondary;
-    if (tertiary != other.tertiary) return tertiary < other.tertiary;
-    if (since != other.since) return since < other.since;
-    return id < other.id;
-  }
-};
-
 static_assert(std::has_unique_object_representations_v<Lot>);
 static_assert(std::has_unique_object_representations_v<Tool>);
 static_assert(std::has_unique_object_representations_v<Completion>);
@@ -58,6 +46,21 @@ void LoadVectors(ByteReader& reader, std::vector<std::vector<T>>* vectors) {
 }
 
 }  // namespace
+
+// The order in which a tool takes lots: smaller first.
+struct DispatchKey {
+  int64_t cqt_deadline;  ///< families with cqt_first: running CQT deadline, else INT64_MAX
+  double primary, secondary, tertiary;
+  int64_t since, id;
+  bool operator<(const DispatchKey& other) const {
+    if (cqt_deadline != other.cqt_deadline) return cqt_deadline < other.cqt_deadline;
+    if (primary != other.primary) return primary < other.primary;
+    if (secondary != other.secondary) return secondary < other.secondary;
+    if (tertiary != other.tertiary) return tertiary < other.tertiary;
+    if (since != other.since) return since < other.since;
+    return id < other.id;
+  }
+};
 
 const char* E10Name(int state) {
   static constexpr const char* kNames[] = {"productive",     "standby",          "engineering",
@@ -354,6 +357,21 @@ void FabWorld::Dispatch(int32_t family, int64_t now) {
   }
 }
 
+DispatchKey FabWorld::KeyOf(const Lot& lot, int32_t tool, int64_t now) const {
+  DispatchKey key{};
+  // CQT-first families start lots whose critical queue time runs at this step first, earliest
+  // deadline first; the family's rule orders the rest (and breaks ties).
+  const int32_t family = tools_[static_cast<size_t>(tool)].family;
+  key.cqt_deadline =
+      config_->families[static_cast<size_t>(family)].cqt_first && lot.cqt_position == lot.position
+          ? lot.cqt_deadline_ns
+          : INT64_MAX;
+  Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
+  key.since = lot.queue_since_ns;
+  key.id = lot.id;
+  return key;
+}
+
 void FabWorld::Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary,
                    double* tertiary) const {
   const Product& product = config_->products[static_cast<size_t>(lot.product)];
@@ -452,10 +470,7 @@ bool FabWorld::TryStart(int32_t tool, int64_t now, bool ignore_min) {
         if (std::find(tried_steps_.begin(), tried_steps_.end(), code) != tried_steps_.end())
           continue;
       }
-      DispatchKey key{};
-      Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
-      key.since = lot.queue_since_ns;
-      key.id = lot.id;
+      const DispatchKey key = KeyOf(lot, tool, now);
       if (best < 0 || key < best_key) {
         best = slot;
         best_key = key;
@@ -483,11 +498,7 @@ bool FabWorld::StartWithHead(int32_t tool, int32_t best, int64_t now, bool ignor
   // Batch: the head first, then lots at the same route step in rule order while they fit.
   auto key_of = [&](int32_t slot) {
     const Lot& lot = lots_[static_cast<size_t>(slot)];
-    DispatchKey key{};
-    Key(lot, tool, now, &key.primary, &key.secondary, &key.tertiary);
-    key.since = lot.queue_since_ns;
-    key.id = lot.id;
-    return key;
+    return KeyOf(lot, tool, now);
   };
   for (int32_t slot : queue) {
     const Lot& lot = lots_[static_cast<size_t>(slot)];

@@ -168,6 +168,8 @@ enum FabStream : int {
   kFabStreamCount,
 };
 
+struct DispatchKey;  // fab_sim.cpp
+
 class FabWorld final : public WorldAux {
  public:
   explicit FabWorld(const FabConfig* config);
@@ -264,6 +266,8 @@ class FabWorld final : public WorldAux {
   void Key(const Lot& lot, int32_t tool, int64_t now, double* primary, double* secondary,
            double* tertiary) const;
   bool Better(int32_t a, int32_t b, int32_t tool, int64_t now) const;
+  /// The full dispatch key of a lot on a tool (CQT-first, the rule's keys, arrival, id).
+  DispatchKey KeyOf(const Lot& lot, int32_t tool, int64_t now) const;
 
   const FabConfig* config_;
   std::array<CounterRng, kFabStreamCount> rngs_{};

@@ -315,6 +315,56 @@ TEST_CASE("Metrology lot-to-lot variation has the configured mean and spread", "
   CHECK(plain.completions().back().finish_ns == world.completions().back().finish_ns);
 }
 
+TEST_CASE("CQT-first dispatching starts the lot whose queue-time clock runs", "[fab]") {
+  // Product P: 5 min on A, then B within 30 min of leaving A (CQT). Product Q: 20 min on B only,
+  // released at 0, 1 and 2 min. FIFO at B: Q0 0-20, Q1 20-40, Q2 40-60, P waits (from 5 min)
+  // until 60 > 35: one violation, P done at 80. CQT-first at B: P starts at 20 (deadline 35),
+  // done at 40, no violation; Q1 40-60, Q2 60-80.
+  for (bool cqt_first : {false, true}) {
+    FabConfig config;
+    for (const char* name : {"A", "B"}) {
+      Family family;
+      family.name = name;
+      config.families.push_back(family);
+    }
+    config.families[1].cqt_first = cqt_first;
+    Product p, q;
+    p.name = "P";
+    q.name = "Q";
+    p.nominal_wafers = q.nominal_wafers = 1;
+    Step on_a, on_b;
+    on_a.family = 0;
+    on_a.time = Const(300.0);
+    on_a.cqt_to = 1;
+    on_a.cqt_limit_s = 1800.0;
+    on_b.family = 1;
+    on_b.time = Const(1200.0);
+    p.route = {on_a, on_b};
+    q.route = {on_b};
+    config.products = {p, q};
+    ReleaseStream stream_p, stream_q;
+    stream_p.product = 0;
+    stream_p.wafers = 1;
+    stream_p.interval = Const(60.0);
+    stream_p.count = 1;
+    stream_q = stream_p;
+    stream_q.product = 1;
+    stream_q.count = 3;
+    config.releases = {stream_p, stream_q};
+    config.Finalise();
+    const FabWorld world = Run(config, 1, 2.0);
+    REQUIRE(world.completions().size() == 4);
+    int64_t p_finish = 0, last_finish = 0;
+    for (const Completion& c : world.completions()) {
+      if (c.product == 0) p_finish = c.finish_ns;
+      last_finish = std::max(last_finish, c.finish_ns);
+    }
+    CHECK(p_finish == (cqt_first ? 40 : 80) * kMinNs);
+    CHECK(world.counters().cqt_violations == (cqt_first ? 0 : 1));
+    CHECK(last_finish == 80 * kMinNs);
+  }
+}
+
 TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
   // One tool, lots far apart: A A B B B A. Setup times: any -> A 20 min, A -> B 25 min,
   // any -> B 20 min (B -> A falls back to any -> A = 20 min). Process 30 min.
