@@ -242,6 +242,31 @@ double Percentile(std::vector<double>& values, double q) {
 }
 }  // namespace
 
+namespace {
+// `key` lists family names; `apply` runs on each. Unknown names and non-lists are reported with
+// the item's own line.
+template <class Apply>
+void ForListedFamilies(ParamReader& reader, const std::string& key, fab::FabConfig* config,
+                       Apply apply) {
+  const YAML::Node families = reader.Raw(key);
+  if (!families.IsSequence()) {
+    reader.Error(key, NodeText(families), "expected a list of family names");
+    return;
+  }
+  for (const auto& item : families) {
+    bool found = false;
+    for (fab::Family& family : config->families)
+      if (item.IsScalar() && family.name == item.Scalar()) {
+        apply(family);
+        found = true;
+      }
+    if (!found)
+      reader.diagnostics()->Add(NodeLocation(item, reader.file()), reader.path() + "." + key,
+                                NodeText(item), "expected the name of a family of this fab");
+  }
+}
+}  // namespace
+
 FabLineBlock::FabLineBlock(std::string name, std::shared_ptr<const fab::FabConfig> config,
                            std::string completion_log)
     : Block(std::move(name)),
@@ -271,42 +296,14 @@ std::unique_ptr<Block> FabLineBlock::FromParams(const std::string& name, ParamRe
     // Delegated dispatching: listed families ask the fab/dispatch command first.
     ParamReader ai = params.Child("ai_dispatch");
     const double timeout_s = static_cast<double>(ai.RequiredDurationNs("timeout", 1)) * 1e-9;
-    const YAML::Node families = ai.Raw("families");
-    if (!families.IsSequence()) {
-      ai.Error("families", NodeText(families), "expected a list of family names");
-    } else {
-      for (const auto& item : families) {
-        bool found = false;
-        for (fab::Family& family : config->families)
-          if (item.IsScalar() && family.name == item.Scalar()) {
-            family.delegate_timeout_s = timeout_s;
-            found = true;
-          }
-        if (!found)
-          params.diagnostics()->Add(NodeLocation(item, params.file()), ai.path() + ".families",
-                                    NodeText(item), "expected the name of a family of this fab");
-      }
-    }
+    ForListedFamilies(ai, "families", config.get(),
+                      [timeout_s](fab::Family& family) { family.delegate_timeout_s = timeout_s; });
     ai.Finish();
   }
   if (params.Has("cqt_first")) {
     // CQT-aware dispatching for the listed families (docs/fab.md, "Critical queue time").
-    const YAML::Node families = params.Raw("cqt_first");
-    if (!families.IsSequence()) {
-      params.Error("cqt_first", NodeText(families), "expected a list of family names");
-    } else {
-      for (const auto& item : families) {
-        bool found = false;
-        for (fab::Family& family : config->families)
-          if (item.IsScalar() && family.name == item.Scalar()) {
-            family.cqt_first = true;
-            found = true;
-          }
-        if (!found)
-          params.diagnostics()->Add(NodeLocation(item, params.file()), params.path() + ".cqt_first",
-                                    NodeText(item), "expected the name of a family of this fab");
-      }
-    }
+    ForListedFamilies(params, "cqt_first", config.get(),
+                      [](fab::Family& family) { family.cqt_first = true; });
   }
   for (ParamReader& entry : params.ChildList("metrology")) {
     // In-line metrology of a drifting process result (docs/fab.md, "Metrology").

@@ -174,15 +174,21 @@ TEST_CASE("A deterministic serial line gives the hand-computed cycle times exact
   CHECK(tool.e10_ns[kStandby] == 600 * kMinNs - 80 * kMinNs);
 }
 
-TEST_CASE("A batching tool forms the batches its min/max rule says", "[fab]") {
-  // Min 2, max 3 one-wafer lots, 10 min per batch; a lot every minute, 12 lots. Lot 0 waits
-  // for lot 1 (min 2), then full batches of 3 form while the tool is busy; lot 11 stays alone.
+// Min 2, max 3 one-wafer lots, 10 min per batch; a lot every minute, 12 lots.
+FabConfig BatchingStation() {
   FabConfig config = SingleStation(1, Const(600.0), Const(60.0));
   config.products[0].route[0].basis = TimeBasis::kPerBatch;
   config.products[0].route[0].batch_min_wafers = 2;
   config.products[0].route[0].batch_max_wafers = 3;
   config.releases[0].count = 12;
   config.Finalise();
+  return config;
+}
+
+TEST_CASE("A batching tool forms the batches its min/max rule says", "[fab]") {
+  // Lot 0 waits for lot 1 (min 2), then full batches of 3 form while the tool is busy; lot 11
+  // stays alone.
+  const FabConfig config = BatchingStation();
   const FabWorld world = Run(config, 1, 5.0);
   const int64_t expected_finish_min[] = {11, 11, 21, 21, 21, 31, 31, 31, 41, 41, 41};
   REQUIRE(world.completions().size() == 11);
@@ -196,12 +202,7 @@ TEST_CASE("Batch controls: a minimum-batch policy and batch start decisions", "[
   // The batching station above (min 2, max 3 one-wafer lots, 10 min per batch, a lot every
   // minute, 12 lots). With the family's minimum raised to 3 from the start, lots 0-2 start at
   // 2 min, then full batches start at each tool release: 12, 22, 32 min; all 12 finish by 42.
-  FabConfig config = SingleStation(1, Const(600.0), Const(60.0));
-  config.products[0].route[0].basis = TimeBasis::kPerBatch;
-  config.products[0].route[0].batch_min_wafers = 2;
-  config.products[0].route[0].batch_max_wafers = 3;
-  config.releases[0].count = 12;
-  config.Finalise();
+  const FabConfig config = BatchingStation();
   {
     FabWorld world(&config);
     world.SetRngs(Rngs(1));
