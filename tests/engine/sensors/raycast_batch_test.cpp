@@ -90,14 +90,19 @@ TEST_CASE("Batched scans see the floor at the analytic range from every world's 
   const std::vector<Ray> pattern = DownwardFan();
   const std::vector<SensorPose> poses = Poses(32);
   std::vector<double> truth, range;
-  const RaycastBatch batch = Batch(scene, pattern, poses, &truth, &range);
+  RaycastBatch batch = Batch(scene, pattern, poses, &truth, &range);
+  batch.returns.range_min_m = 2.0;  // closer targets give no return (read range_max)
   CastBatchCpu(batch, nullptr);
+  int too_close = 0;
   for (size_t w = 0; w < poses.size(); ++w)
     for (size_t b = 0; b < pattern.size(); ++b) {
       const double expected = poses[w].position[2] / -pattern[b].direction[2];
-      CHECK(std::abs(truth[w * pattern.size() + b] - expected) < 1e-9);
-      CHECK(range[w * pattern.size() + b] == truth[w * pattern.size() + b]);  // no noise set
+      const size_t i = w * pattern.size() + b;
+      CHECK(std::abs(truth[i] - expected) < 1e-9);
+      too_close += truth[i] < 2.0;
+      CHECK(range[i] == (truth[i] < 2.0 ? 50.0 : truth[i]));  // no noise set
     }
+  CHECK(too_close > 0);
 }
 
 TEST_CASE("A world's scan does not depend on its batch or the thread count",
