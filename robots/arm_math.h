@@ -334,8 +334,9 @@ FTWIN_HD inline ArmVector ArmInverseDynamics(const ArmModel& model, const ArmVec
 }
 
 /// Joint-space mass matrix H(q), column by column from unit accelerations through the RNEA
-/// without gravity and velocity (Walker and Orin 1982, method 1).
-FTWIN_HD inline ArmMatrix ArmMassMatrix(const ArmModel& model, const ArmVector& q) {
+/// without gravity and velocity (Walker and Orin 1982, method 1): O(n^2) and slower than the
+/// CRBA below; kept as the independent check of ArmMassMatrix.
+FTWIN_HD inline ArmMatrix ArmMassMatrixRnea(const ArmModel& model, const ArmVector& q) {
   ArmMatrix H = ArmMatrix::Zero();
   const ArmVector zero = ArmVector::Zero();
   for (int j = 0; j < model.dof; ++j) {
@@ -345,6 +346,70 @@ FTWIN_HD inline ArmMatrix ArmMassMatrix(const ArmModel& model, const ArmVector& 
   }
   for (int i = 0; i < model.dof; ++i)
     for (int j = 0; j < i; ++j) H(i, j) = H(j, i) = 0.5 * (H(i, j) + H(j, i));
+  return H;
+}
+
+/// Joint-space mass matrix H(q) by the composite-rigid-body algorithm (Walker and Orin 1982,
+/// method 3; Featherstone, Rigid Body Dynamics Algorithms, 6.2). Composite bodies are kept as
+/// (mass m, first moment h = m c, rotational inertia Io about the body origin) in body axes.
+FTWIN_HD inline ArmMatrix ArmMassMatrix(const ArmModel& model, const ArmVector& q) {
+  const int n = model.dof;
+  Eigen::Matrix3d R[kArmMaxDof];  // body i -> parent
+  Eigen::Vector3d p[kArmMaxDof];  // body i origin in parent
+  double m[kArmMaxDof];
+  Eigen::Vector3d h[kArmMaxDof];
+  Eigen::Matrix3d Io[kArmMaxDof];
+  for (int i = 0; i < n; ++i) {
+    const ArmPose X = ArmJointTransform(model, i, q(i));
+    R[i] = X.R;
+    p[i] = X.p;
+    const Eigen::Vector3d& c = model.com[i];
+    m[i] = model.mass_kg[i];
+    h[i] = m[i] * c;
+    // Parallel axis: Io = Ic + m (|c|^2 I - c c^T).
+    Io[i] = model.inertia[i] +
+            m[i] * (c.squaredNorm() * Eigen::Matrix3d::Identity() - c * c.transpose());
+  }
+  auto skew = [](const Eigen::Vector3d& v) {
+    Eigen::Matrix3d S;
+    S << 0, -v.z(), v.y(), v.z(), 0, -v.x(), -v.y(), v.x(), 0;
+    return S;
+  };
+  // Accumulate composites leaf to root: Io' = R Io R^T - S(Rh) S(p) - S(p) S(Rh) - m S(p)^2.
+  for (int i = n - 1; i >= 0; --i) {
+    const int parent = model.parent[i];
+    if (parent < 0) continue;
+    const Eigen::Vector3d Rh = R[i] * h[i];
+    const Eigen::Matrix3d Sp = skew(p[i]), Sh = skew(Rh);
+    Io[parent] += R[i] * Io[i] * R[i].transpose() - Sh * Sp - Sp * Sh - m[i] * Sp * Sp;
+    h[parent] += Rh + m[i] * p[i];
+    m[parent] += m[i];
+  }
+  ArmMatrix H = ArmMatrix::Zero();
+  for (int i = 0; i < n; ++i) {
+    // Spatial force (force f, moment t about the body origin) of composite i under a unit
+    // motion of joint i, carried up the chain and projected on every ancestor's axis.
+    const Eigen::Vector3d& z = model.axis[i];
+    Eigen::Vector3d f, t;
+    if (model.type[i] == ArmJointType::kRevolute) {
+      f = z.cross(h[i]);  // m v + w x h with v = 0
+      t = Io[i] * z;      // Io w + h x v
+    } else {
+      f = m[i] * z;
+      t = h[i].cross(z);
+    }
+    H(i, i) = model.type[i] == ArmJointType::kRevolute ? z.dot(t) : z.dot(f);
+    int j = i;
+    while (model.parent[j] >= 0) {
+      const Eigen::Vector3d fp = R[j] * f;
+      t = R[j] * t + p[j].cross(fp);
+      f = fp;
+      j = model.parent[j];
+      const double value =
+          model.type[j] == ArmJointType::kRevolute ? model.axis[j].dot(t) : model.axis[j].dot(f);
+      H(i, j) = H(j, i) = value;
+    }
+  }
   return H;
 }
 

@@ -8,6 +8,7 @@
 
 #include "engine/scenario.h"
 #include "engine/units.h"
+#include "robots/arm_native.h"
 #include "robots/bullet_arm.h"
 
 namespace ftwin {
@@ -129,6 +130,9 @@ double RobotCellBlock::VisitorDistance(double t) const {
 
 std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, ParamReader& params) {
   Config c;
+  c.physics = params.Choice("physics", "bullet", {"bullet", "native"}) == "native"
+                  ? Physics::kNative
+                  : Physics::kBullet;
   c.interlocks = params.Bool("interlocks", true);
   c.conveyor_length_m = params.Number("conveyor_length_m", 8.0, NumberRange::Positive("m"));
   c.conveyor_speed_m_per_s =
@@ -453,7 +457,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                .kind = FieldKind::kDiscrete,
                                .doc = "AGV x [m], y [m], heading [rad], timer [s], mode, buffer "
                                       "parts, delivered, consumed, starved time [s], broken"});
-  declaration.UseAux();
+  if (!native()) declaration.UseAux();
   declaration.AddCommand(
       {.verb = "speed_override",
        .args = {{.name = "value", .unit = "1", .lower = 0, .upper = 1, .default_value = 1}},
@@ -565,13 +569,15 @@ std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
 }
 
 void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
-  auto* aux = static_cast<CellAux*>(io.Aux());
+  auto* aux = native() ? nullptr : static_cast<CellAux*>(io.Aux());
   double* q = io.Field(q_);
+  double* qd = io.Field(qd_);
   double* from = io.Field(from_);
   double* to = io.Field(to_);
   for (size_t r = 0; r < config_.robots.size(); ++r) {
     const Robot& robot = config_.robots[r];
-    aux->world.SetState(static_cast<int>(r), robot.home, ArmVector::Zero());
+    if (aux != nullptr) aux->world.SetState(static_cast<int>(r), robot.home, ArmVector::Zero());
+    for (int i = 0; i < robot.arm.dof; ++i) qd[dof_offset_[r] + i] = 0.0;
     for (int i = 0; i < robot.arm.dof; ++i)
       q[dof_offset_[r] + i] = from[dof_offset_[r] + i] = to[dof_offset_[r] + i] = robot.home(i);
     double* rf = io.Field(robot_) + r * kRobotSlots;
@@ -599,8 +605,9 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 }
 
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  auto* aux = static_cast<CellAux*>(io.Aux());
+  auto* aux = native() ? nullptr : static_cast<CellAux*>(io.Aux());
   const double dt = tick.period_s, t = tick.time_s;
+  ArmVector drive[8];  // drive torque per robot for the native plant step
   const int R = static_cast<int>(config_.robots.size());
   double* cell = io.Field(cell_);
   int64_t* counts = io.Field<int64_t>(counts_);
@@ -723,7 +730,11 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     double* from = from_all + off;
     double* to = to_all + off;
     ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
-    aux->world.GetState(r, &q, &qd);
+    if (aux != nullptr) {
+      aux->world.GetState(r, &q, &qd);
+    } else {
+      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
+    }
     const bool faulted = st[kFaulted] != 0;
     double target = std::min({cell[kUserOverride], safety_cap, rf[kDerate]});
     if (faulted) target = 0.0;
@@ -860,12 +871,30 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
         tau(i) = std::clamp(tau(i), -limit, limit);
       }
     }
-    ArmVector applied = tau;
-    for (int i = 0; i < n; ++i) applied(i) -= ArmFriction(robot.arm, i, qd(i));
-    aux->world.SetJointTorques(r, applied);
+    if (aux != nullptr) {
+      // Bullet has no joint friction: the plant's friction is an explicit opposing torque.
+      ArmVector applied = tau;
+      for (int i = 0; i < n; ++i) applied(i) -= ArmFriction(robot.arm, i, qd(i));
+      aux->world.SetJointTorques(r, applied);
+    } else {
+      drive[r] = tau;
+    }
     for (int i = 0; i < n; ++i) tau_all[off + i] = brakes ? 0.0 : tau(i);
   }
-  aux->world.Step(dt);
+  if (aux != nullptr) {
+    aux->world.Step(dt);
+  } else {
+    // Native plant: friction (viscous explicit, Coulomb as a bounded impulse), joint limits,
+    // torque limits and semi-implicit Euler, on the state fields (robots/arm_native.h).
+    for (int r = 0; r < R; ++r) {
+      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+      const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
+      ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
+      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
+      ArmNativeStep(robot.arm, drive[r], robot.base.R.transpose() * kGravity, dt, &q, &qd);
+      for (int i = 0; i < n; ++i) q_all[off + i] = q(i), qd_all[off + i] = qd(i);
+    }
+  }
 
   // Export the new joint state; drive power; weld checks.
   for (int r = 0; r < R; ++r) {
@@ -873,8 +902,12 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
     double* rf = io.Field(robot_) + r * kRobotSlots;
     int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-    ArmVector q, qd;
-    aux->world.GetState(r, &q, &qd);
+    ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
+    if (aux != nullptr) {
+      aux->world.GetState(r, &q, &qd);
+    } else {
+      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
+    }
     double mechanical = 0.0, copper = 0.0;
     for (int i = 0; i < n; ++i) {
       q_all[off + i] = q(i);

@@ -44,8 +44,13 @@ class RobotCellBlock final : public Block {
     std::vector<int> program, program_weld, program_zone, program_spot;
     double link_radius_m = 0.2;
   };
+  /// Who integrates the arms: Bullet multibodies in a per-world WorldAux (the physics of
+  /// record), or ftwin's own articulated dynamics (robots/arm_native.h) on the q/qd fields, with
+  /// no per-world object (the path a GPU batch runs).
+  enum class Physics { kBullet = 0, kNative = 1 };
   struct Config {
     std::vector<Robot> robots;
+    Physics physics = Physics::kBullet;
     std::vector<std::string> zones;
     bool interlocks = true;
     // Conveyor and station.
@@ -191,6 +196,7 @@ class RobotCellBlock final : public Block {
  private:
   /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
   void StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const;
+  bool native() const { return config_.physics == Physics::kNative; }
   Config config_;
   int total_dof_ = 0;
   std::vector<int> dof_offset_;

@@ -122,6 +122,30 @@ void ValidateXml(const tinyxml2::XMLElement* robot, const std::string& file,
         const std::string uri = Text(mesh->Attribute("filename"));
         std::vector<std::filesystem::path> tried;
         const auto path = ResolveMesh(uri, urdf_dir, options, &tried);
+        const std::string mesh_key = key + "." + kind + ".geometry.mesh";
+        if (const char* scale = mesh->Attribute("scale")) {
+          std::istringstream in(scale);
+          double value[3];
+          bool good = static_cast<bool>(in >> value[0] >> value[1] >> value[2]);
+          std::string rest;
+          good = good && !(in >> rest);
+          for (int k = 0; k < 3 && good; ++k) good = std::isfinite(value[k]) && value[k] > 0.0;
+          if (!good)
+            error(mesh->GetLineNum(), mesh_key + ".scale", scale,
+                  "expected three positive scale factors \"sx sy sz\"");
+        }
+        if (tried.empty() && std::string(kind) == "collision") {
+          // Collision meshes are loaded: a corrupt file is an error at this line, with the
+          // reader's own file:line (or byte offset) diagnostics after it.
+          Diagnostics mesh_diagnostics;
+          const std::optional<TriangleMesh> loaded = LoadTriangleMesh(path, &mesh_diagnostics);
+          if (!loaded || loaded->indices.empty()) {
+            error(mesh->GetLineNum(), mesh_key + ".filename", uri,
+                  "expected a readable STL or OBJ collision mesh with triangles (" + path.string() +
+                      ")");
+            diagnostics->Append(mesh_diagnostics);
+          }
+        }
         if (!tried.empty()) {
           if (options.allow_missing_meshes) {
             missing_meshes->push_back(uri);
@@ -325,10 +349,52 @@ RobotModel RobotModel::FromUrdfText(const std::string& text, const std::filesyst
           geometry.mesh_file = ResolveMesh(mesh.filename, file.parent_path(), options, &tried);
           geometry.mesh_scale = {mesh.scale.x, mesh.scale.y, mesh.scale.z};
           if (!tried.empty()) continue;  // allowed missing mesh: no geometry
+          Diagnostics mesh_diagnostics;  // validated above: this load succeeds
+          std::optional<TriangleMesh> loaded =
+              LoadTriangleMesh(geometry.mesh_file, &mesh_diagnostics);
+          if (!loaded) {
+            diagnostics.Append(mesh_diagnostics);
+            continue;
+          }
+          for (size_t v = 0; v < loaded->vertices_xyz.size(); ++v)
+            loaded->vertices_xyz[v] *= geometry.mesh_scale(static_cast<int>(v % 3));
+          geometry.mesh = std::make_shared<const TriangleMesh>(std::move(*loaded));
           break;
         }
       }
       entry.collision.push_back(geometry);
+    }
+    for (const RobotGeometry& geometry : entry.collision) {
+      const ArmPose& X = geometry.origin;
+      auto extend_box = [&](const Eigen::Vector3d& half) {
+        for (int corner = 0; corner < 8; ++corner) {
+          const Eigen::Vector3d local((corner & 1) ? half.x() : -half.x(),
+                                      (corner & 2) ? half.y() : -half.y(),
+                                      (corner & 4) ? half.z() : -half.z());
+          entry.collision_bounds.extend(X.Apply(local));
+        }
+      };
+      switch (geometry.type) {
+        case RobotGeometryType::kBox:
+          extend_box(0.5 * geometry.size);
+          break;
+        case RobotGeometryType::kCylinder:
+          extend_box(
+              Eigen::Vector3d(geometry.radius_m, geometry.radius_m, 0.5 * geometry.length_m));
+          break;
+        case RobotGeometryType::kSphere:
+          entry.collision_bounds.extend(X.p - Eigen::Vector3d::Constant(geometry.radius_m));
+          entry.collision_bounds.extend(X.p + Eigen::Vector3d::Constant(geometry.radius_m));
+          break;
+        case RobotGeometryType::kMesh:
+          if (!geometry.mesh) break;
+          entry.collision_triangles += static_cast<int64_t>(geometry.mesh->indices.size() / 3);
+          for (size_t v = 0; v + 2 < geometry.mesh->vertices_xyz.size(); v += 3)
+            entry.collision_bounds.extend(X.Apply(
+                Eigen::Vector3d(geometry.mesh->vertices_xyz[v], geometry.mesh->vertices_xyz[v + 1],
+                                geometry.mesh->vertices_xyz[v + 2])));
+          break;
+      }
     }
     model.links_.push_back(std::move(entry));
   }

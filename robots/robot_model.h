@@ -10,10 +10,13 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/diagnostics.h"
+#include "engine/sensors/mesh_file.h"
 #include "robots/arm_math.h"
 
 namespace ftwin {
@@ -28,6 +31,9 @@ struct RobotGeometry {
   double radius_m = 0, length_m = 0;               ///< cylinder / sphere
   std::filesystem::path mesh_file;                 ///< resolved path (may be missing if allowed)
   Eigen::Vector3d mesh_scale = Eigen::Vector3d::Ones();
+  /// Collision mesh contents (kMesh): vertices already scaled by mesh_scale, in the geometry
+  /// frame (apply `origin` for the link frame). Shared: copies of a model share the mesh.
+  std::shared_ptr<const TriangleMesh> mesh;
 };
 
 struct RobotLink {
@@ -37,6 +43,12 @@ struct RobotLink {
   Eigen::Matrix3d inertia = Eigen::Matrix3d::Zero();  ///< about the COM, link axes [kg m^2]
   std::vector<RobotGeometry> collision;
   int parent_joint = -1;  ///< -1 for the root
+  /// Triangles of the link's collision meshes (primitives count none).
+  int64_t collision_triangles = 0;
+  /// Axis-aligned box around all collision geometry in the link frame [m]: exact for meshes
+  /// (their transformed vertices) and spheres, the transformed corners of the local box for
+  /// boxes and cylinders. Empty when the link has no collision geometry.
+  Eigen::AlignedBox3d collision_bounds;
 };
 
 enum class RobotJointType { kRevolute, kContinuous, kPrismatic, kFixed };
