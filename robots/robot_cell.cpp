@@ -391,6 +391,14 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
        .unit = "W",
        .doc = "electrical power drawn by the cell (drives, controllers, conveyor) from the site "
               "bus; positive = consumed"});
+  // The car body's pose, for instruments that see it (a range_sensor's moving body: connect
+  // these four to its <body>_x, _y, _z, _yaw inputs).
+  const char* pose_names[4] = {"body_x_m", "body_y_m", "body_z_m", "body_yaw_rad"};
+  for (int k = 0; k < 4; ++k)
+    out_body_pose_[k] = declaration.AddOutput(
+        {.name = pose_names[k],
+         .unit = k == 3 ? "rad" : "m",
+         .doc = "centre of the car body's box (size body_size_m) in the cell frame; its yaw"});
   q_ = declaration.AddState({.name = "q",
                              .shape = {total_dof_},
                              .unit = "rad",
@@ -568,6 +576,14 @@ std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
   return std::make_unique<CellAux>(config_);
 }
 
+void RobotCellBlock::WriteBodyPose(BlockIo& io) const {
+  const double* cell = io.Field(cell_);
+  io.Out(out_body_pose_[0])[0] = cell[kBodyX];
+  io.Out(out_body_pose_[1])[0] = 0.0;
+  io.Out(out_body_pose_[2])[0] = config_.body_floor_m + 0.5 * config_.body_size_m.z();
+  io.Out(out_body_pose_[3])[0] = 0.0;
+}
+
 void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   auto* aux = native() ? nullptr : static_cast<CellAux*>(io.Aux());
   double* q = io.Field(q_);
@@ -602,6 +618,7 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   agv[kAgvY] = config_.agv_dropoff_xy[1];
   agv[kAgvMode] = static_cast<double>(kWaiting);
   agv[kAgvBuffer] = config_.agv_enabled ? config_.buffer_initial : 0;
+  WriteBodyPose(io);
 }
 
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
@@ -933,6 +950,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   }
   cell[kEnergyJ_] += power_W * dt;
   io.Out(out_power_)[0] = power_W;
+  WriteBodyPose(io);
 
   // The station releases the body when every robot is done.
   if (counts[kStationPhase] == kProcessing && all_done) {

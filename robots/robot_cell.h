@@ -201,6 +201,8 @@ class RobotCellBlock final : public Block {
   int total_dof_ = 0;
   std::vector<int> dof_offset_;
   int out_power_ = -1;
+  int out_body_pose_[4] = {-1, -1, -1, -1};  ///< car body x, y, z [m], yaw [rad] in the cell frame
+  void WriteBodyPose(BlockIo& io) const;
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,

@@ -604,3 +604,53 @@ TEST_CASE("Recordings carry the cell as a Foxglove 3D scene matching the kinemat
 }
 
 }  // namespace ftwin
+
+namespace ftwin {
+namespace {
+
+TEST_CASE("A safety scanner sees the car body the cell moves along the conveyor", "[robots]") {
+  // A planar scanner at y = 1 m, body height, looking along -y across the conveyor; the scene
+  // holds the car body (a moving body fed by the cell's body pose ports) and a fence whose near
+  // face is at y = -2 m. The centre beam reads 0.7 m (the body's near face at y = 0.3) while the
+  // body spans x = 0, else 3 m (the fence): checked every tick as the body arrives.
+  const std::string scanner = R"(
+  - name: scanner
+    type: range_sensor
+    pattern: planar
+    field_of_view: 60
+    beams: 61
+    range_max: 5.0
+    position: [0.0, 1.0, 0.25]
+    yaw: -1.5707963267948966
+    scene:
+      - {type: box, center: [0, 0, 0], size: [1.0, 0.6, 0.3], body: car}
+      - {type: box, center: [0, -2.05, 0.25], size: [10, 0.1, 2]}
+connections:
+  - [cell.body_x_m, scanner.car_x]
+  - [cell.body_y_m, scanner.car_y]
+  - [cell.body_z_m, scanner.car_z]
+  - [cell.body_yaw_rad, scanner.car_yaw]
+)";
+  const auto model = LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)) + scanner,
+                                      "mini.yaml", Registry())
+                         .model;
+  Simulator simulator(model);
+  const Schema& schema = simulator.state().schema();
+  const FieldId range = schema.Find("scanner.range_m"), body_x = schema.Find("cell.body_x_m");
+  REQUIRE(range != kInvalidField);
+  int on_body = 0, on_fence = 0;
+  for (int tick = 0; tick < 5000; ++tick) {
+    simulator.Step();
+    const double x = simulator.state().World<double>(body_x, 0)[0];
+    const double centre = simulator.state().World<double>(range, 0)[30];
+    if (std::abs(std::abs(x) - 0.5) < 1e-9) continue;  // the beam grazes the body's edge
+    const bool hits_body = std::abs(x) < 0.5;
+    CHECK(std::abs(centre - (hits_body ? 0.7 : 3.0)) < 1e-9);
+    (hits_body ? on_body : on_fence) += 1;
+  }
+  CHECK(on_body > 1000);  // arrived at 4 s and clamped
+  CHECK(on_fence > 1000);
+}
+
+}  // namespace
+}  // namespace ftwin
