@@ -132,3 +132,77 @@ TEST_CASE("Synchronised S-curve moves keep every joint within its own limits", "
 }
 
 }  // namespace ftwin
+
+#include "engine/scenario.h"
+#include "engine/simulator.h"
+#include "robots/register.h"
+#include "robots/robot_cell.h"
+
+namespace ftwin {
+
+TEST_CASE("A cell with jerk limits welds with S-curve moves, slower than trapezoids",
+          "[robots][slow]") {
+  auto text = [](const std::string& jerk) {
+    return std::string(R"(ftwin: 1
+name: mini-cell
+run: {dt: 1ms, duration: 20s, seed: 3}
+blocks:
+  - name: cell
+    type: robot_cell
+    physics: native
+    conveyor_length_m: 2.0
+    conveyor_speed_m_per_s: 0.5
+    exit_length_m: 1.5
+    body_size_m: [1.0, 0.6, 0.3]
+    body_floor_m: 0.1
+    approach_m: 0.08
+    robots:
+      - name: r1
+        urdf: )") +
+           FTWIN_ROBOTS_DATA_DIR + R"(/ur5e.urdf
+        base_xyz_m: [0.0, -0.75, 0.0]
+        base_yaw_rad: 1.5707963267948966
+        home_rad: [0.0, -1.8, 1.8, -1.57, -1.57, 0.0]
+        link_radius_m: 0.05
+)" + jerk + R"(        tool: {mass_kg: 1.0, com_m: [0, 0, 0.05], tcp_xyz_m: [0, 0, 0.1]}
+        spots:
+          - {position_m: [-0.12, -0.3, 0.42], direction: [0, 1, 0]}
+          - {position_m: [0.12, -0.3, 0.42], direction: [0, 1, 0]}
+          - {position_m: [0.0, -0.3, 0.55], direction: [0, 1, 0]}
+)";
+  };
+  BlockRegistry registry;
+  RegisterEngineBlocks(registry);
+  RegisterRobotBlocks(registry);
+  auto run = [&](const std::string& jerk, double* busy_s, bool* s_curve) {
+    const auto model = LoadScenarioText(text(jerk), "mini.yaml", registry).model;
+    const auto& cell = static_cast<const RobotCellBlock&>(model->block(model->FindBlock("cell")));
+    Simulator simulator(model);
+    *s_curve = false;
+    for (int k = 0; k < 20; ++k) {
+      simulator.Step(1000);
+      const double* rf = simulator.state().World<double>(cell.robot_field(), 0);
+      *s_curve = *s_curve || rf[RobotCellBlock::kMoveJerk] > 0;
+    }
+    double bodies = 0, welds = 0, quality = 0;
+    for (const KpiEntry& entry : simulator.ComputeKpis()) {
+      if (entry.desc.name == "bodies_completed") bodies = entry.per_world[0];
+      if (entry.desc.name == "welds") welds = entry.per_world[0];
+      if (entry.desc.name == "weld_quality_rate") quality = entry.per_world[0];
+    }
+    CHECK(bodies >= 1);
+    CHECK(welds >= 3 * bodies);
+    CHECK(quality == 1.0);
+    *busy_s = simulator.state().World<double>(cell.robot_field(), 0)[RobotCellBlock::kBusyS];
+  };
+  double busy_trapezoid, busy_s_curve;
+  bool used_trapezoid, used_s_curve;
+  run("", &busy_trapezoid, &used_trapezoid);
+  run("        max_jerk_rad_per_s3: [20, 20, 20, 40, 40, 40]\n", &busy_s_curve, &used_s_curve);
+  CHECK_FALSE(used_trapezoid);
+  CHECK(used_s_curve);
+  // Same moves, each at least as long: the robot is busy longer over the same 20 s.
+  CHECK(busy_s_curve > busy_trapezoid);
+}
+
+}  // namespace ftwin
