@@ -238,6 +238,9 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     const std::vector<double> accel =
         entry.NumberList("max_accel_rad_per_s2", NumberRange::Positive("rad/s^2"),
                          static_cast<size_t>(dof), static_cast<size_t>(dof), false);
+    const std::vector<double> jerk =
+        entry.NumberList("max_jerk_rad_per_s3", NumberRange::Positive("rad/s^3"),
+                         static_cast<size_t>(dof), static_cast<size_t>(dof), false);
     const std::vector<double> viscous =
         entry.NumberList("viscous_Nms_per_rad", NumberRange::NonNegative("N m s/rad"),
                          static_cast<size_t>(dof), static_cast<size_t>(dof), false);
@@ -322,6 +325,8 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
       robot.max_accel[i] =
           accel.empty() ? 2.0 * robot.arm.max_velocity[i] : accel[static_cast<size_t>(i)];
       robot.arm.viscous[i] = viscous.empty() ? 0.0 : viscous[static_cast<size_t>(i)];
+      robot.jerk_limited = !jerk.empty();
+      robot.max_jerk[i] = jerk.empty() ? 0.0 : jerk[static_cast<size_t>(i)];
       robot.arm.coulomb[i] = coulomb.empty() ? 0.0 : coulomb[static_cast<size_t>(i)];
       if (home[static_cast<size_t>(i)] < robot.arm.lower[i] ||
           home[static_cast<size_t>(i)] > robot.arm.upper[i])
@@ -781,13 +786,8 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
         from[i] = to[i];
         to[i] = goal(i);
       }
-      const PathProfile profile =
-          PlanJointMove(start, goal, robot.arm.max_velocity, robot.max_accel, n);
       rf[kPathTime] = 0.0;
-      rf[kMoveDuration] = profile.duration_s;
-      rf[kMoveAccelTime] = profile.accel_time_s;
-      rf[kMovePeak] = profile.peak_rate;
-      rf[kMoveAccel] = profile.accel;
+      StoreProfile(PlanMove(robot, start, goal), rf);
       st[kPhase] = kMoving;
     };
     auto next_step = [&]() {
@@ -853,11 +853,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     if (!(faulted || st[kPhase] == kDone || st[kPhase] == kExternal)) all_done = false;
 
     // Reference and computed-torque servo (or brakes).
-    PathProfile profile;
-    profile.duration_s = rf[kMoveDuration];
-    profile.accel_time_s = rf[kMoveAccelTime];
-    profile.peak_rate = rf[kMovePeak];
-    profile.accel = rf[kMoveAccel];
+    const PathProfile profile = LoadProfile(rf);
     ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
     for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
     ArmVector q_ref, qd_ref, qdd_ref;
@@ -1105,11 +1101,7 @@ void RobotCellBlock::StartMoveFromReference(int r, BlockIo& io, const ArmVector&
   double* rf = io.Field(robot_) + r * kRobotSlots;
   double* from = io.Field(from_) + off;
   double* to = io.Field(to_) + off;
-  PathProfile profile;
-  profile.duration_s = rf[kMoveDuration];
-  profile.accel_time_s = rf[kMoveAccelTime];
-  profile.peak_rate = rf[kMovePeak];
-  profile.accel = rf[kMoveAccel];
+  const PathProfile profile = LoadProfile(rf);
   ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
   for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
   ArmVector reference, unused_v, unused_a;
@@ -1122,13 +1114,36 @@ void RobotCellBlock::StartMoveFromReference(int r, BlockIo& io, const ArmVector&
     from[i] = reference(i);
     to[i] = target(i);
   }
-  const PathProfile next =
-      PlanJointMove(reference, target, robot.arm.max_velocity, robot.max_accel, n);
   rf[kPathTime] = 0.0;
-  rf[kMoveDuration] = next.duration_s;
-  rf[kMoveAccelTime] = next.accel_time_s;
-  rf[kMovePeak] = next.peak_rate;
-  rf[kMoveAccel] = next.accel;
+  StoreProfile(PlanMove(robot, reference, target), rf);
+}
+
+PathProfile RobotCellBlock::PlanMove(const Robot& robot, const ArmVector& start,
+                                     const ArmVector& goal) const {
+  return robot.jerk_limited
+             ? PlanJointMoveSCurve(start, goal, robot.arm.max_velocity, robot.max_accel,
+                                   robot.max_jerk, robot.arm.dof)
+             : PlanJointMove(start, goal, robot.arm.max_velocity, robot.max_accel, robot.arm.dof);
+}
+
+void RobotCellBlock::StoreProfile(const PathProfile& profile, double* rf) {
+  rf[kMoveDuration] = profile.duration_s;
+  rf[kMoveAccelTime] = profile.accel_time_s;
+  rf[kMovePeak] = profile.peak_rate;
+  rf[kMoveAccel] = profile.accel;
+  rf[kMoveJerk] = profile.jerk;
+  rf[kMoveJerkTime] = profile.jerk_time_s;
+}
+
+PathProfile RobotCellBlock::LoadProfile(const double* rf) {
+  PathProfile profile;
+  profile.duration_s = rf[kMoveDuration];
+  profile.accel_time_s = rf[kMoveAccelTime];
+  profile.peak_rate = rf[kMovePeak];
+  profile.accel = rf[kMoveAccel];
+  profile.jerk = rf[kMoveJerk];
+  profile.jerk_time_s = rf[kMoveJerkTime];
+  return profile;
 }
 
 void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,

@@ -36,6 +36,9 @@ class RobotCellBlock final : public Block {
     ArmPose base;  ///< base in the cell frame
     ArmVector home = ArmVector::Zero();
     double max_accel[kArmMaxDof] = {};
+    /// Jerk limits; all 0 = trapezoidal moves, else jerk-limited S-curves.
+    double max_jerk[kArmMaxDof] = {};
+    bool jerk_limited = false;
     std::vector<Spot> spots;
     /// Joint waypoints: 0 = home, then per spot (approach, spot).
     std::vector<ArmVector> waypoints;
@@ -118,6 +121,8 @@ class RobotCellBlock final : public Block {
     kBusyS,
     kEnergyJ,
     kWeldErrorM,
+    kMoveJerk,
+    kMoveJerkTime,
     kRobotSlots
   };
   // Slots of the per-robot integer array "robot_state".
@@ -197,6 +202,11 @@ class RobotCellBlock final : public Block {
   /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
   void StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const;
   bool native() const { return config_.physics == Physics::kNative; }
+  /// The move profile of robot r: planned (trapezoid or S-curve), stored in and read from its
+  /// "robot" float slots.
+  PathProfile PlanMove(const Robot& robot, const ArmVector& start, const ArmVector& goal) const;
+  static void StoreProfile(const PathProfile& profile, double* rf);
+  static PathProfile LoadProfile(const double* rf);
   Config config_;
   int total_dof_ = 0;
   std::vector<int> dof_offset_;

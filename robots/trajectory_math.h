@@ -5,6 +5,11 @@
 // trapezoidal profile s(t) in [0, 1] whose velocity and acceleration bounds are the tightest of
 // all joints (V = min vmax_i / |d_i|, A = min amax_i / |d_i|), so every joint stays within its
 // own limits and all joints start and stop together.
+//
+// Optionally the profile is jerk-limited (a double-S / seven-segment "S-curve", Biagiotti and
+// Melchiorri, Trajectory Planning for Automatic Machines and Robots, 2008, §3.4, with zero
+// boundary velocities and accelerations): the acceleration ramps at J = min jmax_i / |d_i|, so
+// every joint also respects its own jerk limit.
 #pragma once
 
 #include <cmath>
@@ -19,7 +24,9 @@ struct PathProfile {
   double duration_s = 0;    ///< total time (0 for an empty move)
   double accel_time_s = 0;  ///< time of the acceleration (and deceleration) phase
   double peak_rate = 0;     ///< ds/dt at cruise [1/s]
-  double accel = 0;         ///< d2s/dt2 during acceleration [1/s^2]
+  double accel = 0;         ///< d2s/dt2 during acceleration [1/s^2] (S-curve: its peak)
+  double jerk = 0;          ///< S-curve: d3s/dt3 of the ramps [1/s^3]; 0 = trapezoid
+  double jerk_time_s = 0;   ///< S-curve: duration of each jerk ramp
 };
 
 /// Plans the synchronised move of `dof` joints from q0 to q1 under per-joint velocity and
@@ -51,10 +58,85 @@ FTWIN_HD inline PathProfile PlanJointMove(const ArmVector& q0, const ArmVector& 
   return profile;
 }
 
+/// Plans the synchronised jerk-limited move (S-curve) of `dof` joints from q0 to q1 under
+/// per-joint velocity, acceleration and jerk limits (> 0). With all limits reached the
+/// duration is 1/V + V/A + A/J in path units; when V cannot be reached the acceleration phase
+/// is shortened (and, for short moves, A is not reached either: T = 4 (1 / (2 J))^(1/3)).
+FTWIN_HD inline PathProfile PlanJointMoveSCurve(const ArmVector& q0, const ArmVector& q1,
+                                                const double* max_velocity, const double* max_accel,
+                                                const double* max_jerk, int dof) {
+  double V = 1e300, A = 1e300, J = 1e300;
+  bool moves = false;
+  for (int i = 0; i < dof; ++i) {
+    const double d = fabs(q1(i) - q0(i));
+    if (d <= 0) continue;
+    moves = true;
+    V = fmin(V, max_velocity[i] / d);
+    A = fmin(A, max_accel[i] / d);
+    J = fmin(J, max_jerk[i] / d);
+  }
+  PathProfile profile;
+  if (!moves) return profile;
+  // Acceleration phase that reaches V (B&M eq. 3.19 with h = 1, v0 = v1 = 0).
+  double Tj, Ta, Tv;
+  if (V * J >= A * A) {
+    Tj = A / J;
+    Ta = Tj + V / A;
+  } else {
+    Tj = sqrt(V / J);
+    Ta = 2.0 * Tj;
+  }
+  Tv = 1.0 / V - Ta;
+  if (Tv < 0.0) {  // V is not reached: no cruise (eq. 3.26-3.27)
+    Tv = 0.0;
+    Tj = A / J;
+    Ta = 0.5 * Tj + sqrt(0.25 * Tj * Tj + 1.0 / A);
+    if (Ta < 2.0 * Tj) {  // nor is A: pure jerk ramps
+      Tj = cbrt(0.5 / J);
+      Ta = 2.0 * Tj;
+    }
+  }
+  profile.jerk = J;
+  profile.jerk_time_s = Tj;
+  profile.accel_time_s = Ta;
+  profile.accel = J * Tj;                  // peak acceleration reached
+  profile.peak_rate = (Ta - Tj) * J * Tj;  // peak velocity reached
+  profile.duration_s = 2.0 * Ta + Tv;
+  return profile;
+}
+
+/// Acceleration phase of an S-curve (and the cruise after it) at time t in [0, duration / 2].
+FTWIN_HD inline void SampleSCurveHalf(const PathProfile& profile, double t, double* s, double* rate,
+                                      double* accel) {
+  const double J = profile.jerk, Tj = profile.jerk_time_s, Ta = profile.accel_time_s;
+  const double a = profile.accel, v = profile.peak_rate;
+  if (t < Tj) {
+    *s = J * t * t * t / 6.0, *rate = 0.5 * J * t * t, *accel = J * t;
+  } else if (t < Ta - Tj) {
+    *s = a / 6.0 * (3.0 * t * t - 3.0 * Tj * t + Tj * Tj), *rate = a * (t - 0.5 * Tj), *accel = a;
+  } else if (t < Ta) {
+    const double r = Ta - t;
+    *s = 0.5 * v * Ta - v * r + J * r * r * r / 6.0, *rate = v - 0.5 * J * r * r, *accel = J * r;
+  } else {
+    *s = 0.5 * v * Ta + v * (t - Ta), *rate = v, *accel = 0.0;
+  }
+}
+
 /// s, ds/dt and d2s/dt2 of `profile` at time t (clamped to [0, duration]).
 FTWIN_HD inline void SamplePath(const PathProfile& profile, double t, double* s, double* rate,
                                 double* accel) {
   const double T = profile.duration_s, ta = profile.accel_time_s, A = profile.accel;
+  if (profile.jerk > 0 && t > 0 && t < T) {
+    // The S-curve is point-symmetric about (T/2, 1/2): the deceleration mirrors the start.
+    if (t <= 0.5 * T) {
+      SampleSCurveHalf(profile, t, s, rate, accel);
+    } else {
+      SampleSCurveHalf(profile, T - t, s, rate, accel);
+      *s = 1.0 - *s;
+      *accel = -*accel;
+    }
+    return;
+  }
   if (T <= 0 || t >= T) {
     *s = 1.0, *rate = 0.0, *accel = 0.0;
     return;
