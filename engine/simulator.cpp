@@ -22,7 +22,7 @@ struct Simulator::DeviceRun {
   std::vector<std::unique_ptr<DeviceBlockData>> block_data;  // per block
   gpu::DeviceArray<CheckedFieldView> checked;
   int num_checked = 0;
-  gpu::DeviceArray<uint8_t> failed;     // per world, written by the check kernel
+  gpu::DeviceArray<uint8_t> failed;      // per world, written by the check kernel
   gpu::DeviceArray<int32_t> any_failed;  // 1 when some world failed
 };
 
@@ -40,8 +40,7 @@ size_t Simulator::device_bytes_per_world() const {
   return device_ ? device_->state->BytesPerWorld() : 0;
 }
 
-Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool,
-                     SimulatorOptions options)
+Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, SimulatorOptions options)
     : model_(std::move(model)), pool_(pool) {
   if (pool_ == nullptr) {
     own_pool_ = std::make_unique<ThreadPool>(model_->run().num_threads);
@@ -84,7 +83,8 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool,
                          field.dtype == DType::kFloat64 ? 1 : 0, field.lower, field.upper});
     }
     device->num_checked = static_cast<int>(checked.size());
-    device->checked = gpu::DeviceArray<CheckedFieldView>::FromHost(ex, checked.data(), checked.size());
+    device->checked =
+        gpu::DeviceArray<CheckedFieldView>::FromHost(ex, checked.data(), checked.size());
     device->failed = gpu::DeviceArray<uint8_t>(ex, static_cast<size_t>(num_worlds));
     device->any_failed = gpu::DeviceArray<int32_t>(ex, 1);
     device_message_ = "device: " + ex.Describe();

@@ -42,7 +42,9 @@ class EmulatedExecutor final : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> Executor::CreateEmulated() { return std::make_unique<EmulatedExecutor>(); }
+std::unique_ptr<Executor> Executor::CreateEmulated() {
+  return std::make_unique<EmulatedExecutor>();
+}
 
 #if !FTWIN_HAVE_CUDA
 std::unique_ptr<Executor> Executor::CreateCuda(std::string* error) {

@@ -11,7 +11,8 @@ namespace ftwin::gpu {
 namespace {
 
 void Check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+  if (status != cudaSuccess)
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
 }
 
 class CudaExecutor final : public Executor {

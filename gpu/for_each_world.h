@@ -38,8 +38,8 @@ void ForEachWorld(Executor& executor, int num_worlds, const F& f, const char* wh
   }
 #if defined(__CUDACC__)
   const int blocks = (num_worlds + kWorldsPerCudaBlock - 1) / kWorldsPerCudaBlock;
-  ForEachWorldKernel<<<blocks, kWorldsPerCudaBlock, 0, static_cast<cudaStream_t>(executor.stream())>>>(
-      f, num_worlds);
+  ForEachWorldKernel<<<blocks, kWorldsPerCudaBlock, 0,
+                       static_cast<cudaStream_t>(executor.stream())>>>(f, num_worlds);
   executor.CheckLaunch(what);
 #else
   throw std::logic_error(std::string(what) +

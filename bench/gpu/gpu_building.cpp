@@ -85,12 +85,11 @@ int main(int argc, char** argv) {
     const bool cpu_too = worlds <= max_cpu_worlds;
     const Result cpu1 = cpu_too ? Measure(worlds, 1, SimDevice::kCpu, ticks) : Result{};
     const Result cpu2 = cpu_too ? Measure(worlds, 2, SimDevice::kCpu, ticks) : Result{};
-    const Result emulated =
-        cpu_too ? Measure(worlds, 1, SimDevice::kEmulated, ticks) : Result{};
+    const Result emulated = cpu_too ? Measure(worlds, 1, SimDevice::kEmulated, ticks) : Result{};
     const Result device = cuda ? Measure(worlds, 1, SimDevice::kCuda, ticks) : Result{};
     std::printf("%8d %14.4g %14.4g %14.4g %14.4g  %s\n", worlds, cpu1.world_steps_per_s,
                 cpu2.world_steps_per_s, emulated.world_steps_per_s, device.world_steps_per_s,
-                !cpu_too ? "(cpu skipped)"
+                !cpu_too                                               ? "(cpu skipped)"
                 : cpu1.hash == cpu2.hash && cpu1.hash == emulated.hash ? "yes"
                                                                        : "NO (bug)");
     std::fflush(stdout);

@@ -120,7 +120,8 @@ void PidControllerBlock::ApplyFault(const TickInfo&, BlockIo& io, int, std::span
 void PidControllerBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
                                      std::span<double> kpis) const {
   const double* stats = io.Field<double>(stats_);
-  kpis[0] = stats[kPidElapsed] > 0 ? std::sqrt(stats[kPidSumSquaredErrorTime] / stats[kPidElapsed]) : 0.0;
+  kpis[0] =
+      stats[kPidElapsed] > 0 ? std::sqrt(stats[kPidSumSquaredErrorTime] / stats[kPidElapsed]) : 0.0;
   kpis[1] = stats[kPidOutputIntegral];
 }
 

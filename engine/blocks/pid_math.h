@@ -62,17 +62,24 @@ FTWIN_HD inline double PidStep(const PidParams& p, double setpoint, double measu
 
 /// Layout of the pid_controller block's per-world fields (State field "<block>.pid_state", f64 x
 /// kPidSlots, and "<block>.stats", f64 x kPidStatsSlots).
-enum PidSlot { kPidIntegral, kPidDerivative, kPidPreviousMeasurement, kPidOutput, kPidInitialised, kPidSlots };
+enum PidSlot {
+  kPidIntegral,
+  kPidDerivative,
+  kPidPreviousMeasurement,
+  kPidOutput,
+  kPidInitialised,
+  kPidSlots
+};
 enum PidStatsSlot { kPidSumSquaredErrorTime, kPidOutputIntegral, kPidElapsed, kPidStatsSlots };
 
 /// One world's fields of a pid_controller block.
 struct PidWorld {
-  double* slots;               ///< kPidSlots
-  const double* setpoint;      ///< 1
-  const double* measurement;   ///< 1
-  const uint8_t* stuck;        ///< 1: the output_stuck fault
-  double* command;             ///< 1: output port
-  double* stats;               ///< kPidStatsSlots
+  double* slots;              ///< kPidSlots
+  const double* setpoint;     ///< 1
+  const double* measurement;  ///< 1
+  const uint8_t* stuck;       ///< 1: the output_stuck fault
+  double* command;            ///< 1: output port
+  double* stats;              ///< kPidStatsSlots
 };
 
 /// One run of the pid_controller block for one world (the CPU driver, Update, and the device

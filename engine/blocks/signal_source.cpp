@@ -100,7 +100,9 @@ SignalShape SignalSourceBlock::MakeShape() const {
   return shape;
 }
 
-double SignalSourceBlock::ValueAt(double time_s) const { return SignalValueAt(MakeShape(), time_s); }
+double SignalSourceBlock::ValueAt(double time_s) const {
+  return SignalValueAt(MakeShape(), time_s);
+}
 
 namespace {
 // The schedule arrays in device memory.
@@ -112,8 +114,8 @@ struct SignalDeviceData final : DeviceBlockData {
 std::unique_ptr<DeviceBlockData> SignalSourceBlock::CreateDeviceData(
     gpu::Executor& executor) const {
   auto data = std::make_unique<SignalDeviceData>();
-  data->times_s = gpu::DeviceArray<double>::FromHost(executor, config_.times_s.data(),
-                                                     config_.times_s.size());
+  data->times_s =
+      gpu::DeviceArray<double>::FromHost(executor, config_.times_s.data(), config_.times_s.size());
   data->values =
       gpu::DeviceArray<double>::FromHost(executor, config_.values.data(), config_.values.size());
   return data;

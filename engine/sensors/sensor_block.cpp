@@ -265,8 +265,9 @@ void SensorBlock::ApplyFault(const TickInfo& tick, BlockIo& io, int fault,
 
 void SensorBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const {
   const double* counters = io.Field<double>(counters_);
-  kpis[0] =
-      counters[kSensorValidRuns] > 0 ? std::sqrt(counters[kSensorSquaredErrorSum] / counters[kSensorValidRuns]) : 0.0;
+  kpis[0] = counters[kSensorValidRuns] > 0
+                ? std::sqrt(counters[kSensorSquaredErrorSum] / counters[kSensorValidRuns])
+                : 0.0;
   kpis[1] = counters[kSensorRuns] > 0 ? counters[kSensorValidRuns] / counters[kSensorRuns] : 0.0;
 }
 

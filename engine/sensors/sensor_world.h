@@ -28,7 +28,12 @@ enum SensorFaultSlot {
 };
 
 /// Running statistics for the KPIs.
-enum SensorCounterSlot { kSensorRuns, kSensorValidRuns, kSensorSquaredErrorSum, kSensorCounterSlots };
+enum SensorCounterSlot {
+  kSensorRuns,
+  kSensorValidRuns,
+  kSensorSquaredErrorSum,
+  kSensorCounterSlots
+};
 
 /// One world's fields of a sensor block.
 struct SensorWorld {

@@ -12,10 +12,10 @@ struct ThermalKernel {
   FTWIN_HD void operator()(int world) const {
     const double* heat[kThermalMaxNodes];
     for (int k = 0; k < args.num_heat; ++k) heat[k] = args.heat_W[k].World(world);
-    ThermalWorldStep(args.model, args.heated_nodes, args.num_heat, args.period_s,
-                     {args.ambient_K.World(world), heat, args.leak_W.World(world),
-                      args.temp_K.World(world), args.loss_W.World(world),
-                      args.totals.World(world)});
+    ThermalWorldStep(
+        args.model, args.heated_nodes, args.num_heat, args.period_s,
+        {args.ambient_K.World(world), heat, args.leak_W.World(world), args.temp_K.World(world),
+         args.loss_W.World(world), args.totals.World(world)});
   }
 };
 

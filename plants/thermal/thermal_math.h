@@ -15,9 +15,9 @@ constexpr int kThermalMaxNodes = 64;
 /// The constant matrices of a network, row-major, for step length h.
 struct ThermalStepModel {
   int num_nodes = 0;
-  const double* phi = nullptr;    ///< exp(A h), num_nodes x num_nodes
-  const double* gamma = nullptr;  ///< ∫ exp(A s) ds B, num_nodes x (num_nodes + 1)
-  const double* capacitance_J_per_K = nullptr;          ///< num_nodes
+  const double* phi = nullptr;                  ///< exp(A h), num_nodes x num_nodes
+  const double* gamma = nullptr;                ///< ∫ exp(A s) ds B, num_nodes x (num_nodes + 1)
+  const double* capacitance_J_per_K = nullptr;  ///< num_nodes
   const double* ambient_conductance_W_per_K = nullptr;  ///< num_nodes
 };
 
@@ -52,12 +52,12 @@ enum ThermalTotalSlot { kHeatInJ, kLossToAmbientJ, kElapsedS, kTotalSlots };
 
 /// One world's fields of a thermal_network block.
 struct ThermalWorld {
-  const double* ambient_K;  ///< input port
+  const double* ambient_K;      ///< input port
   const double* const* heat_W;  ///< one input port per heated node (num_heat pointers)
-  const double* leak_W;     ///< num_nodes: the heat_leak fault
-  double* temp_K;           ///< num_nodes: output port
-  double* loss_W;           ///< output port
-  double* totals;           ///< kTotalSlots
+  const double* leak_W;         ///< num_nodes: the heat_leak fault
+  double* temp_K;               ///< num_nodes: output port
+  double* loss_W;               ///< output port
+  double* totals;               ///< kTotalSlots
 };
 
 /// One run of the thermal_network block for one world (the CPU driver, Update, and the device

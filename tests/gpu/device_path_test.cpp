@@ -149,8 +149,7 @@ blocks:
   CHECK(emulated.device_bytes_per_world() == building->schema().BytesPerWorld());
 }
 
-TEST_CASE("Emulated device run of building.yaml equals the CPU run bit for bit",
-          "[determinism]") {
+TEST_CASE("Emulated device run of building.yaml equals the CPU run bit for bit", "[determinism]") {
   const auto model = BuildingModel(1024);
   const int64_t ticks = 1200;  // 3 h 20 min: commands, the 2 h fault, a NaN reset
   Simulator cpu(model), device(model, nullptr, {SimDevice::kEmulated});
@@ -198,7 +197,8 @@ TEST_CASE("Emulated device: world i of a 1024 batch equals that world in smaller
   // And the CPU driver with 2 threads over the same small batch.
   Simulator cpu(BuildingModel(37, 2));
   Drive(cpu, ticks, 11);
-  for (int world = 0; world < 37; ++world) CHECK(cpu.state().HashWorld(world) == small.state().HashWorld(world));
+  for (int world = 0; world < 37; ++world)
+    CHECK(cpu.state().HashWorld(world) == small.state().HashWorld(world));
 }
 
 // ---- CPU vs device parity per block ----------------------------------------------------------
@@ -234,8 +234,8 @@ std::string CompareStates(const Simulator& reference, const Simulator& other,
       if (!(std::fabs(a[i] - b[i]) <= allowed)) {
         std::ostringstream text;
         text.precision(17);
-        text << field.name << "[" << i << "]: " << a[i] << " vs " << b[i] << " (allowed "
-             << allowed << ")";
+        text << field.name << "[" << i << "]: " << a[i] << " vs " << b[i] << " (allowed " << allowed
+             << ")";
         return text.str();
       }
     }
@@ -411,7 +411,8 @@ TEST_CASE("CUDA: building.yaml runs are bit-identical run to run, NaN isolation 
   for (int world = 0; world < 4096; ++world)
     worst = std::max(worst, std::fabs(cpu.state().World<double>(temp, world)[0] -
                                       first.state().World<double>(temp, world)[0]));
-  WARN("building.yaml, 4096 worlds, 1200 ticks: max |T_air(CUDA) - T_air(CPU)| = " << worst << " K");
+  WARN("building.yaml, 4096 worlds, 1200 ticks: max |T_air(CUDA) - T_air(CPU)| = " << worst
+                                                                                   << " K");
   CHECK(worst < 0.05);
 }
 
