@@ -339,6 +339,36 @@ connections:
         {"probe.model_state", 1e-11, 1e-12},
         {"probe.latency_ring", 1e-11, 1e-12},
         {"probe.stats", 1e-9, 1e-10}}},
+      {"battery",
+       head + R"(blocks:
+  - {name: request, type: signal_source, unit: W, shape: sine, mean: 5000.0, amplitude: 40000.0, wave_period: 3h}
+  - {name: ambient, type: signal_source, unit: K, shape: sine, mean: 298.15, amplitude: 8.0, wave_period: 1d}
+  - name: pack
+    type: battery
+    cell_file: )" + std::string(FTWIN_SOURCE_DIR) + R"(/plants/energy/data/a123_cell.yaml
+    series: 200
+    parallel: 10
+    initial_soc: 0.5
+    converter_efficiency: 0.97
+    limits: {soc_min: 0.1, soc_max: 0.9, cell_discharge_max_A: 6, cell_charge_max_A: 4}
+connections:
+  - [request.value, pack.power_request_W]
+  - [ambient.value, pack.ambient_K]
+)",
+       3000,
+       // exp/sqrt in the cell model and the BMS: a few ulp per step. A BMS decision (halving the
+       // current near a limit) taken on a value within those ulp of the limit would differ more;
+       // the counter of limited ticks may then differ by one.
+       {{"request.value", 0.0, 1e-14},
+        {"ambient.value", 0.0, 1e-14},
+        {"pack.cell", 1e-9, 1e-9},
+        {"pack.hysteresis_sign", 0.0, 0.0},
+        {"pack.totals", 1.0, 1e-9},
+        {"pack.power_W", 1e-6, 1e-9},
+        {"pack.soc", 1e-12, 1e-9},
+        {"pack.voltage_V", 1e-9, 1e-9},
+        {"pack.current_A", 1e-9, 1e-9},
+        {"pack.temp_K", 1e-9, 1e-9}}},
   };
 }
 
