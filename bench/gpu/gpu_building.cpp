@@ -87,8 +87,16 @@ int main(int argc, char** argv) {
     const Result cpu2 = cpu_too ? Measure(worlds, 2, SimDevice::kCpu, ticks) : Result{};
     const Result emulated = cpu_too ? Measure(worlds, 1, SimDevice::kEmulated, ticks) : Result{};
     const Result device = cuda ? Measure(worlds, 1, SimDevice::kCuda, ticks) : Result{};
-    std::printf("%8d %14.4g %14.4g %14.4g %14.4g  %s\n", worlds, cpu1.world_steps_per_s,
-                cpu2.world_steps_per_s, emulated.world_steps_per_s, device.world_steps_per_s,
+    auto cell = [](const Result& r) {
+      char text[32];
+      if (r.world_steps_per_s > 0)
+        std::snprintf(text, sizeof text, "%.4g", r.world_steps_per_s);
+      else
+        std::snprintf(text, sizeof text, "-");
+      return std::string(text);
+    };
+    std::printf("%8d %14s %14s %14s %14s  %s\n", worlds, cell(cpu1).c_str(), cell(cpu2).c_str(),
+                cell(emulated).c_str(), cell(device).c_str(),
                 !cpu_too                                               ? "(cpu skipped)"
                 : cpu1.hash == cpu2.hash && cpu1.hash == emulated.hash ? "yes"
                                                                        : "NO (bug)");

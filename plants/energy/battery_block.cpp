@@ -101,9 +101,9 @@ class BatteryBlock final : public Block {
   BatteryPack Pack() const { return {cell_, lim_, series_, parallel_, eta_}; }
 
   BatteryWorld World(BlockIo& io) const {
-    return {io.Field(cell_state_), io.Field(totals_), io.Field(sign_),   io.Field(strings_),
-            io.Field(inverter_ok_), io.Field(manual_), io.Field(setpoint_), io.In(in_request_),
-            io.In(in_ambient_),     io.Out(out_power_), io.Out(out_soc_),  io.Out(out_voltage_),
+    return {io.Field(cell_state_),  io.Field(totals_),  io.Field(sign_),     io.Field(strings_),
+            io.Field(inverter_ok_), io.Field(manual_),  io.Field(setpoint_), io.In(in_request_),
+            io.In(in_ambient_),     io.Out(out_power_), io.Out(out_soc_),    io.Out(out_voltage_),
             io.Out(out_current_),   io.Out(out_temp_)};
   }
 

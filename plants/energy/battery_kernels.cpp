@@ -10,12 +10,12 @@ namespace {
 struct BatteryKernel {
   BatteryDeviceArgs a;
   FTWIN_HD void operator()(int world) const {
-    BatteryWorldStep(a.pack, a.period_s,
-                     {a.cell.World(world), a.totals.World(world), a.sign.World(world),
-                      a.strings.World(world), a.inverter_ok.World(world), a.manual.World(world),
-                      a.setpoint.World(world), a.request.World(world), a.ambient.World(world),
-                      a.power_W.World(world), a.soc.World(world), a.voltage_V.World(world),
-                      a.current_A.World(world), a.temp_K.World(world)});
+    BatteryWorldStep(
+        a.pack, a.period_s,
+        {a.cell.World(world), a.totals.World(world), a.sign.World(world), a.strings.World(world),
+         a.inverter_ok.World(world), a.manual.World(world), a.setpoint.World(world),
+         a.request.World(world), a.ambient.World(world), a.power_W.World(world), a.soc.World(world),
+         a.voltage_V.World(world), a.current_A.World(world), a.temp_K.World(world)});
   }
 };
 

@@ -36,7 +36,7 @@ struct BatteryPack {
 
 /// One world's fields of a battery block.
 struct BatteryWorld {
-  double* cell;  ///< kCellSlots
+  double* cell;    ///< kCellSlots
   double* totals;  ///< kNumTotals
   double* sign;    ///< hysteresis sign
   const double* strings;

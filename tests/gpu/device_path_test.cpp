@@ -7,13 +7,17 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/device_state.h"
+#include "engine/recorder.h"
 #include "engine/scenario.h"
 #include "engine/simulator.h"
 #include "gpu/executor.h"
@@ -201,6 +205,34 @@ TEST_CASE("Emulated device: world i of a 1024 batch equals that world in smaller
     CHECK(cpu.state().HashWorld(world) == small.state().HashWorld(world));
 }
 
+TEST_CASE("Emulated device: an MCAP recording every 6 ticks equals the CPU one byte for byte",
+          "[determinism]") {
+  const std::string text = ReadFile(FTWIN_SOURCE_DIR "/scenarios/building.yaml");
+  RunOverrides overrides;
+  overrides.num_worlds = 8;
+  const LoadedScenario scenario =
+      LoadScenarioText(text, FTWIN_SOURCE_DIR "/scenarios/building.yaml", Registry(), overrides);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("ftwin_gpu_record_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> files;
+  for (SimDevice device : {SimDevice::kCpu, SimDevice::kEmulated}) {
+    Simulator simulator(scenario.model, nullptr, {device});
+    REQUIRE(simulator.on_device() == (device == SimDevice::kEmulated));
+    const std::filesystem::path file = dir / (device == SimDevice::kCpu ? "cpu.mcap" : "emu.mcap");
+    {
+      Recorder recorder(scenario.spec, overrides, simulator, {file, 6, "test"});
+      SubmitCommands(simulator);  // events and commands are written between recorded ticks
+      simulator.Step(500);
+      recorder.Close();
+    }
+    files.push_back(ReadFile(file.string()));
+  }
+  std::filesystem::remove_all(dir);
+  REQUIRE(files[0].size() > 10000);
+  CHECK(files[0] == files[1]);
+}
+
 // ---- CPU vs device parity per block ----------------------------------------------------------
 
 struct Tolerance {
@@ -345,7 +377,8 @@ connections:
   - {name: ambient, type: signal_source, unit: K, shape: sine, mean: 298.15, amplitude: 8.0, wave_period: 1d}
   - name: pack
     type: battery
-    cell_file: )" + std::string(FTWIN_SOURCE_DIR) + R"(/plants/energy/data/a123_cell.yaml
+    cell_file: )" +
+           std::string(FTWIN_SOURCE_DIR) + R"(/plants/energy/data/a123_cell.yaml
     series: 200
     parallel: 10
     initial_soc: 0.5
