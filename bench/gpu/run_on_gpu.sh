@@ -18,7 +18,7 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFTWIN_ENABLE_CUDA=ON \
 cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests bench_gpu_building ftwin \
   > "$OUT/build.txt" 2>&1 || { echo "build failed, see $OUT/build.txt"; tail -30 "$OUT/build.txt"; exit 1; }
 # The tests: [gpu] ones run on the device; the rest prove the emulated orchestration.
-"$BUILD/tests/gpu/gpu_tests" -s "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
+"$BUILD/tests/gpu/gpu_tests" "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
 echo "gpu tests exit: $?" | tee -a "$OUT/summary.txt"
 "$BUILD/tests/gpu/gpu_tests" > "$OUT/gpu_tests_all.txt" 2>&1
 echo "all gpu_tests exit: $?" | tee -a "$OUT/summary.txt"
