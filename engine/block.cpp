@@ -1,5 +1,7 @@
 #include "engine/block.h"
 
+#include <stdexcept>
+
 namespace ftwin {
 
 void Block::UpdateRange(const TickInfo& tick, State* state, const BlockBinding& binding,
@@ -12,6 +14,11 @@ void Block::UpdateRange(const TickInfo& tick, State* state, const BlockBinding& 
 
 WorldAux* BlockIo::Aux() const {
   return binding_->aux_slot < 0 ? nullptr : state_->Aux(binding_->aux_slot, world_);
+}
+
+void Block::UpdateDevice(const TickInfo&, const DeviceState&, const BlockBinding&,
+                         const DeviceBlockData*) const {
+  throw std::logic_error("block '" + name_ + "' (" + type_name() + ") has no device update");
 }
 
 CounterRng BlockIo::Rng(uint64_t seed, uint32_t local_stream) const {

@@ -16,7 +16,20 @@
 #include "engine/schema.h"
 #include "engine/state.h"
 
+namespace ftwin::gpu {
+class Executor;
+}
+
 namespace ftwin {
+
+class DeviceState;  // engine/device_state.h
+
+/// Constants a block keeps in device memory for its UpdateDevice (matrices, tables), created
+/// once per Simulator by Block::CreateDeviceData and owned by the Simulator.
+class DeviceBlockData {
+ public:
+  virtual ~DeviceBlockData() = default;
+};
 
 /// Where in the tick a block runs.
 enum class BlockPhase : uint8_t {
@@ -213,8 +226,18 @@ class Block {
   virtual void DescribeScene(const TickInfo& tick, const BlockIo& io, SceneBuilder& scene) const {
     (void)tick, (void)io, (void)scene;
   }
-  /// True when the block has a CUDA driver for its Update (the GPU backend can run it).
+  /// True when the block has a device update (UpdateDevice), so the device path of the
+  /// Simulator (CUDA, or its host emulation) can run it (docs/gpu.md).
   virtual bool SupportsCuda() const { return false; }
+  /// Uploads the block's constants for UpdateDevice; nullptr when it needs none.
+  virtual std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const {
+    (void)executor;
+    return nullptr;
+  }
+  /// Advances every world of the device-resident `state` by tick.period_s: the same per-world
+  /// formula as Update, looped by gpu::ForEachWorld. Only called when SupportsCuda().
+  virtual void UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                            const BlockBinding& binding, const DeviceBlockData* data) const;
   /// Computes this world's KPIs (one value per declared KPI) from its State.
   virtual void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const {
     (void)tick, (void)io, (void)kpis;

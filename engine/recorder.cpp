@@ -195,7 +195,8 @@ Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& s
       writer_->AddSchema("ftwin.Event", "jsonschema", kEventSchema), "/ftwin/events", "json");
   channels_->commands = writer_->AddChannel(
       writer_->AddSchema("ftwin.Command", "jsonschema", kCommandSchema), "/ftwin/commands", "json");
-  simulator.AddObserver([this](const Simulator& s) { OnTick(s); });
+  // OnTick reads the State only at multiples of every_ticks (the device path syncs it then).
+  simulator.AddObserver([this](const Simulator& s) { OnTick(s); }, options_.every_ticks);
   OnTick(simulator);  // the initial state
 }
 

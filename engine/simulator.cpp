@@ -4,7 +4,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "engine/device_kernels.h"
+#include "engine/device_state.h"
 #include "engine/units.h"
+#include "gpu/executor.h"
 
 namespace ftwin {
 namespace {
@@ -12,7 +15,32 @@ constexpr char kSnapshotMagic[4] = {'F', 'T', 'W', 'S'};
 constexpr uint32_t kSnapshotVersion = 1;
 }  // namespace
 
-Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool)
+/// The device path's buffers (declared first: destroyed last, after the buffers it owns).
+struct Simulator::DeviceRun {
+  std::unique_ptr<gpu::Executor> executor;
+  std::unique_ptr<DeviceState> state;
+  std::vector<std::unique_ptr<DeviceBlockData>> block_data;  // per block
+  gpu::DeviceArray<CheckedFieldView> checked;
+  int num_checked = 0;
+  gpu::DeviceArray<uint8_t> failed;      // per world, written by the check kernel
+  gpu::DeviceArray<int32_t> any_failed;  // 1 when some world failed
+};
+
+std::string Simulator::DevicePathUnsupported(const Model& model) {
+  if (model.num_blocks() == 0) return "the scenario has no blocks";
+  if (model.num_aux_slots() > 0) return "blocks of this scenario keep per-world objects (aux)";
+  for (int b = 0; b < model.num_blocks(); ++b)
+    if (!model.block(b).SupportsCuda())
+      return "block '" + model.binding(b).name + "' (" + model.block(b).type_name() +
+             ") has no device update";
+  return {};
+}
+
+size_t Simulator::device_bytes_per_world() const {
+  return device_ ? device_->state->BytesPerWorld() : 0;
+}
+
+Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, SimulatorOptions options)
     : model_(std::move(model)), pool_(pool) {
   if (pool_ == nullptr) {
     own_pool_ = std::make_unique<ThreadPool>(model_->run().num_threads);
@@ -29,6 +57,41 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool)
   world_failed_.assign(static_cast<size_t>(num_worlds), 0);
   due_.reserve(64);
   Reset();
+  if (options.device == SimDevice::kCpu) return;
+  const char* wanted = options.device == SimDevice::kCuda ? "CUDA" : "emulated device";
+  std::string why_not = DevicePathUnsupported(*model_);
+  std::unique_ptr<gpu::Executor> executor;
+  if (why_not.empty()) {
+    executor = options.device == SimDevice::kCuda ? gpu::Executor::CreateCuda(&why_not)
+                                                  : gpu::Executor::CreateEmulated();
+  }
+  if (executor == nullptr) {
+    device_message_ = std::string("device: cpu (") + wanted + " not used: " + why_not + ")";
+    return;
+  }
+  try {
+    auto device = std::make_unique<DeviceRun>();
+    device->executor = std::move(executor);
+    gpu::Executor& ex = *device->executor;
+    device->state = std::make_unique<DeviceState>(model_->schema(), num_worlds, ex);
+    for (int b = 0; b < model_->num_blocks(); ++b)
+      device->block_data.push_back(model_->block(b).CreateDeviceData(ex));
+    std::vector<CheckedFieldView> checked;
+    for (FieldId id : model_->checked_fields()) {
+      const FieldDesc& field = model_->schema().field(id);
+      checked.push_back({device->state->Bytes(id), state_->ElementCount(id),
+                         field.dtype == DType::kFloat64 ? 1 : 0, field.lower, field.upper});
+    }
+    device->num_checked = static_cast<int>(checked.size());
+    device->checked =
+        gpu::DeviceArray<CheckedFieldView>::FromHost(ex, checked.data(), checked.size());
+    device->failed = gpu::DeviceArray<uint8_t>(ex, static_cast<size_t>(num_worlds));
+    device->any_failed = gpu::DeviceArray<int32_t>(ex, 1);
+    device_message_ = "device: " + ex.Describe();
+    device_ = std::move(device);
+  } catch (const std::exception& error) {
+    device_message_ = std::string("device: cpu (") + wanted + " not used: " + error.what() + ")";
+  }
 }
 
 Simulator::~Simulator() = default;
@@ -191,6 +254,26 @@ void Simulator::ApplyCommand(const ResolvedCommand& command) {
 void Simulator::PreUpdate() {
   // Commands due now, in submission order.
   queue_.TakeDue(tick_, &due_);
+  ApplyDuePreUpdate();
+}
+
+bool Simulator::FaultsDue() const {
+  const auto& faults = model_->faults();
+  const int64_t commanded = state_->ElementCount(model_->fault_command_end_field());
+  if (faults.empty() && commanded == 0) return false;
+  for (int world = 0; world < num_worlds(); ++world) {
+    const int64_t* next = state_->World<int64_t>(model_->fault_next_tick_field(), world);
+    const int64_t* end = state_->World<int64_t>(model_->fault_end_tick_field(), world);
+    for (size_t f = 0; f < faults.size(); ++f)
+      if (next[f] == tick_ || end[f] == tick_) return true;
+    const int64_t* command_end = state_->World<int64_t>(model_->fault_command_end_field(), world);
+    for (int64_t i = 0; i < commanded; ++i)
+      if (command_end[i] == tick_) return true;
+  }
+  return false;
+}
+
+void Simulator::ApplyDuePreUpdate() {
   for (ResolvedCommand& command : due_) {
     command.command.tick = tick_;  // the log records when it really applied
     ApplyCommand(command);
@@ -295,7 +378,75 @@ void Simulator::RefreshDelayedCopies() {
   }
 }
 
+void Simulator::StepDevice(int64_t ticks) {
+  DeviceRun& device = *device_;
+  gpu::Executor& executor = *device.executor;
+  DeviceState& dstate = *device.state;
+  const uint64_t seed = model_->run().seed;
+  dstate.Upload(*state_);  // the host State is authoritative between Step() calls
+  bool host_current = true;
+  auto sync_host = [&] {
+    if (!host_current) dstate.Download(state_.get());
+    host_current = true;
+  };
+  for (int64_t i = 0; i < ticks; ++i) {
+    // 1 PreUpdate on the host, only when something is due (fault fields are written on the host
+    // only, so the host copy says when).
+    queue_.TakeDue(tick_, &due_);
+    if (!due_.empty() || FaultsDue()) {
+      sync_host();
+      ApplyDuePreUpdate();
+      dstate.Upload(*state_);
+    }
+    host_current = false;
+    // 2, 3 Update and PostUpdate: one kernel per block.
+    for (const std::vector<int>* order : {&model_->update_order(), &model_->post_update_order()}) {
+      for (int b : *order) {
+        const BlockBinding& binding = model_->binding(b);
+        if (tick_ % binding.period_ticks != 0) continue;
+        const TickInfo info = model_->MakeTickInfo(tick_, binding.period_ticks, seed);
+        model_->block(b).UpdateDevice(info, dstate, binding,
+                                      device.block_data[static_cast<size_t>(b)].get());
+      }
+    }
+    // 4 Check: per-world flags on the device, one integer back.
+    int32_t any_failed = 0;
+    if (device.num_checked > 0) {
+      CheckWorldsOnDevice(executor, num_worlds(), device.checked.data(), device.num_checked,
+                          device.failed.data(), device.any_failed.data());
+      executor.Download(&any_failed, device.any_failed.data(), sizeof(any_failed));
+    }
+    ++tick_;
+    if (any_failed != 0) {
+      sync_host();
+      executor.Download(world_failed_.data(), device.failed.data(), world_failed_.size());
+      for (int world = 0; world < num_worlds(); ++world) {
+        if (!world_failed_[static_cast<size_t>(world)]) continue;
+        ++state_->World<int64_t>(model_->resets_field(), world)[0];
+        ResetWorld(world, "numeric failure (NaN, Inf or out of range) in tick " +
+                              std::to_string(tick_ - 1) + "; world re-initialised");
+      }
+      dstate.Upload(*state_);
+    }
+    // 5 Publish: delayed copies device to device, then the observers.
+    for (const DelayedCopy& copy : model_->delayed_copies()) {
+      executor.CopyOnDevice(dstate.Bytes(copy.copy), dstate.Bytes(copy.source),
+                            dstate.FieldBytes(copy.source));
+      host_current = false;
+    }
+    for (const ObserverEntry& entry : observers_) {
+      if (tick_ % entry.state_every_ticks == 0) sync_host();
+      entry.observer(*this);
+    }
+  }
+  sync_host();
+}
+
 void Simulator::Step(int64_t ticks) {
+  if (device_) {
+    StepDevice(ticks);
+    return;
+  }
   for (int64_t i = 0; i < ticks; ++i) {
     PreUpdate();
     pool_->ParallelFor(num_worlds(), [this](int begin, int end) { RunWorlds(begin, end); });
@@ -307,7 +458,7 @@ void Simulator::Step(int64_t ticks) {
                             std::to_string(tick_ - 1) + "; world re-initialised");
     }
     RefreshDelayedCopies();
-    for (const Observer& observer : observers_) observer(*this);
+    for (const ObserverEntry& entry : observers_) entry.observer(*this);
   }
 }
 

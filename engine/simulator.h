@@ -21,6 +21,16 @@
 //       5 Publish     refresh delayed-input copies; tick = k + 1; call observers(state)
 //
 // A block with period p runs at ticks k = 0, p, 2p, ... and each run advances it by p * dt.
+//
+// Device path (docs/gpu.md). With SimulatorOptions::device = kCuda (or kEmulated, its host
+// emulation) and a model whose blocks all have a device update, the State lives in executor
+// buffers during Step(); phase 2/3 run as one kernel per block (Block::UpdateDevice), phase 4's
+// check as a kernel writing per-world flags, and phase 5's delayed copies device to device. The
+// host State is authoritative between Step() calls and is synced inside Step() only: before
+// PreUpdate when a command or a fault is due (download, apply on the host, upload), when a world
+// failed its check (download, reset on the host, upload), before an observer whose state period
+// divides the tick, and at the end of Step(). Results equal the CPU path bit for bit on the
+// emulated executor; on CUDA within the tolerances of docs/gpu.md.
 #pragma once
 
 #include <cstdint>
@@ -54,10 +64,24 @@ struct KpiEntry {
   double mean = 0, stddev = 0, min = 0, max = 0;
 };
 
+/// Where a Simulator runs its blocks.
+enum class SimDevice : uint8_t {
+  kCpu,       ///< the CPU driver: UpdateRange over static world ranges on the thread pool
+  kCuda,      ///< the device path on a CUDA GPU
+  kEmulated,  ///< the device path on the host-memory emulation (tests; FTWIN_DEVICE_EMULATE=1)
+};
+
+struct SimulatorOptions {
+  SimDevice device = SimDevice::kCpu;
+};
+
 class Simulator {
  public:
-  /// `pool` may be null: a private pool with model.run().num_threads threads is created.
-  explicit Simulator(std::shared_ptr<const Model> model, ThreadPool* pool = nullptr);
+  /// `pool` may be null: a private pool with model.run().num_threads threads is created. When
+  /// `options` asks for a device the model cannot use (a block without a device update, no CUDA
+  /// device), the Simulator runs on the CPU and device_message() says why.
+  explicit Simulator(std::shared_ptr<const Model> model, ThreadPool* pool = nullptr,
+                     SimulatorOptions options = {});
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -94,9 +118,23 @@ class Simulator {
   /// Restores a snapshot of the same model; clears queued commands. Throws on mismatch.
   void Restore(std::span<const uint8_t> snapshot);
 
-  /// Called at the end of every tick (Publish phase) on the simulation thread.
+  /// Called at the end of every tick (Publish phase) on the simulation thread. The observer
+  /// reads the State only at ticks that are multiples of `state_every_ticks` (the command log,
+  /// events and the clock at every tick): the device path syncs the host State for it only then.
   using Observer = std::function<void(const Simulator&)>;
-  void AddObserver(Observer observer) { observers_.push_back(std::move(observer)); }
+  void AddObserver(Observer observer, int64_t state_every_ticks = 1) {
+    observers_.push_back({std::move(observer), state_every_ticks < 1 ? 1 : state_every_ticks});
+  }
+
+  /// True when Step() runs on the device path (CUDA or emulated).
+  bool on_device() const { return device_ != nullptr; }
+  /// What runs the blocks and, when a device was asked for but is not used, why.
+  const std::string& device_message() const { return device_message_; }
+  /// Device bytes per world on the device path (0 on the CPU path).
+  size_t device_bytes_per_world() const;
+  /// Why `model` cannot run on the device path ("" when it can): the first block without a
+  /// device update, or per-world auxiliary objects.
+  static std::string DevicePathUnsupported(const Model& model);
 
   /// KPIs of every block for every world, aggregated across worlds.
   std::vector<KpiEntry> ComputeKpis() const;
@@ -104,6 +142,9 @@ class Simulator {
  private:
   void InitWorld(int world);
   void PreUpdate();
+  void ApplyDuePreUpdate();  // PreUpdate after due_ was filled
+  bool FaultsDue() const;
+  void StepDevice(int64_t ticks);
   void ApplyFault(int world, int fault_index, const std::vector<double>& params, bool active);
   void ApplyCommand(const ResolvedCommand& command);
   void RunWorlds(int world_begin, int world_end);
@@ -117,7 +158,14 @@ class Simulator {
   CommandQueue queue_;
   CommandLog log_;
   std::vector<SimEvent> events_;
-  std::vector<Observer> observers_;
+  struct ObserverEntry {
+    Observer observer;
+    int64_t state_every_ticks = 1;
+  };
+  std::vector<ObserverEntry> observers_;
+  struct DeviceRun;  // simulator.cpp
+  std::unique_ptr<DeviceRun> device_;
+  std::string device_message_ = "device: cpu";
   std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
   std::vector<uint8_t> world_failed_;  // per world, set by the Check phase
   std::vector<int> scheduled_blocks_;  // reused each tick

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "bridge/cli/registry.h"
 #include "engine/kpi_report.h"
@@ -92,7 +93,15 @@ int RunScenarioCommand(const RunOptions& options) {
   g_interrupted = false;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  Simulator simulator(model);
+  // The device path: CUDA when chosen above; FTWIN_DEVICE_EMULATE=1 runs its host emulation
+  // (tests and machines without a GPU; docs/gpu.md).
+  SimulatorOptions simulator_options;
+  if (backend == gpu::Backend::kCuda) simulator_options.device = SimDevice::kCuda;
+  if (const char* emulate = std::getenv("FTWIN_DEVICE_EMULATE"); emulate && emulate[0] == '1')
+    simulator_options.device = SimDevice::kEmulated;
+  Simulator simulator(model, nullptr, simulator_options);
+  if (!options.quiet && simulator_options.device != SimDevice::kCpu)
+    std::printf("%s\n", simulator.device_message().c_str());
   std::unique_ptr<Recorder> recorder;
   if (!options.record_file.empty()) {
     if (options.record_every_ns % run.dt_ns != 0) {

@@ -2,13 +2,10 @@
 
 #include <cstring>
 
+#include "engine/device_kernels.h"
+#include "engine/device_state.h"
+
 namespace ftwin {
-namespace {
-// Layout of the per-world PID state field (f64 x 5).
-enum PidSlot { kIntegral, kDerivative, kPreviousMeasurement, kOutput, kInitialised, kPidSlots };
-// Layout of the statistics field: Σe², Σ|u|·dt, elapsed time.
-enum StatsSlot { kSumSquaredErrorTime, kOutputIntegral, kElapsed, kStatsSlots };
-}  // namespace
 
 std::unique_ptr<Block> PidControllerBlock::FromParams(const std::string& name,
                                                       ParamReader& params) {
@@ -69,7 +66,7 @@ void PidControllerBlock::Declare(const DeclareContext& context, BlockDeclaration
        .kind = FieldKind::kContinuous,
        .doc = "integral, derivative, previous measurement, output, initialised"});
   stats_ = declaration.AddState({.name = "stats",
-                                 .shape = {kStatsSlots},
+                                 .shape = {kPidStatsSlots},
                                  .unit = "mixed",
                                  .kind = FieldKind::kDiscrete,
                                  .doc = "∫e² dt, ∫|u| dt, elapsed [s] for KPIs"});
@@ -91,30 +88,28 @@ void PidControllerBlock::Declare(const DeclareContext& context, BlockDeclaration
 
 void PidControllerBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   io.Field<double>(setpoint_)[0] = config_.setpoint;
-  io.Field<double>(pid_state_)[kOutput] = config_.initial_output;
+  io.Field<double>(pid_state_)[kPidOutput] = config_.initial_output;
   io.Out(out_command_)[0] = config_.initial_output;
 }
 
 void PidControllerBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  double* slots = io.Field<double>(pid_state_);
-  PidState state{slots[kIntegral], slots[kDerivative], slots[kPreviousMeasurement], slots[kOutput],
-                 slots[kInitialised] != 0.0};
-  const double setpoint = io.Field<double>(setpoint_)[0];
-  const double measurement = io.In(in_measurement_)[0];
-  double output = state.output;
-  if (io.Field<uint8_t>(stuck_)[0] == 0)
-    output = PidStep(config_.pid, setpoint, measurement, tick.period_s, &state);
-  slots[kIntegral] = state.integral;
-  slots[kDerivative] = state.derivative;
-  slots[kPreviousMeasurement] = state.previous_measurement;
-  slots[kOutput] = output;
-  slots[kInitialised] = state.initialised ? 1.0 : 0.0;
-  io.Out(out_command_)[0] = output;
-  double* stats = io.Field<double>(stats_);
-  const double error = setpoint - measurement;
-  stats[kSumSquaredErrorTime] += error * error * tick.period_s;
-  stats[kOutputIntegral] += std::fabs(output) * tick.period_s;
-  stats[kElapsed] += tick.period_s;
+  PidWorldStep(config_.pid, tick.period_s,
+               {io.Field<double>(pid_state_), io.Field<double>(setpoint_), io.In(in_measurement_),
+                io.Field<uint8_t>(stuck_), io.Out(out_command_), io.Field<double>(stats_)});
+}
+
+void PidControllerBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                      const BlockBinding& binding, const DeviceBlockData*) const {
+  PidDeviceArgs args;
+  args.params = config_.pid;
+  args.period_s = tick.period_s;
+  args.slots = state.Field<double>(pid_state_);
+  args.setpoint = state.Field<double>(setpoint_).Const();
+  args.measurement = state.Input(binding, in_measurement_);
+  args.stuck = state.Field<uint8_t>(stuck_).Const();
+  args.command = state.Output(binding, out_command_);
+  args.stats = state.Field<double>(stats_);
+  PidOnDevice(state.executor(), state.num_worlds(), args);
 }
 
 void PidControllerBlock::ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
@@ -125,8 +120,9 @@ void PidControllerBlock::ApplyFault(const TickInfo&, BlockIo& io, int, std::span
 void PidControllerBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
                                      std::span<double> kpis) const {
   const double* stats = io.Field<double>(stats_);
-  kpis[0] = stats[kElapsed] > 0 ? std::sqrt(stats[kSumSquaredErrorTime] / stats[kElapsed]) : 0.0;
-  kpis[1] = stats[kOutputIntegral];
+  kpis[0] =
+      stats[kPidElapsed] > 0 ? std::sqrt(stats[kPidSumSquaredErrorTime] / stats[kPidElapsed]) : 0.0;
+  kpis[1] = stats[kPidOutputIntegral];
 }
 
 }  // namespace ftwin

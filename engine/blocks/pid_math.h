@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #include "gpu/host_device.h"
 
@@ -57,6 +58,51 @@ FTWIN_HD inline double PidStep(const PidParams& p, double setpoint, double measu
   output = fmin(fmax(output, state->output - max_change), state->output + max_change);
   state->output = output;
   return output;
+}
+
+/// Layout of the pid_controller block's per-world fields (State field "<block>.pid_state", f64 x
+/// kPidSlots, and "<block>.stats", f64 x kPidStatsSlots).
+enum PidSlot {
+  kPidIntegral,
+  kPidDerivative,
+  kPidPreviousMeasurement,
+  kPidOutput,
+  kPidInitialised,
+  kPidSlots
+};
+enum PidStatsSlot { kPidSumSquaredErrorTime, kPidOutputIntegral, kPidElapsed, kPidStatsSlots };
+
+/// One world's fields of a pid_controller block.
+struct PidWorld {
+  double* slots;              ///< kPidSlots
+  const double* setpoint;     ///< 1
+  const double* measurement;  ///< 1
+  const uint8_t* stuck;       ///< 1: the output_stuck fault
+  double* command;            ///< 1: output port
+  double* stats;              ///< kPidStatsSlots
+};
+
+/// One run of the pid_controller block for one world (the CPU driver, Update, and the device
+/// driver, UpdateDevice, both call this): a PidStep unless the output is stuck, plus the KPI sums.
+FTWIN_HD inline void PidWorldStep(const PidParams& p, double period_s, const PidWorld& w) {
+  double* slots = w.slots;
+  PidState state{slots[kPidIntegral], slots[kPidDerivative], slots[kPidPreviousMeasurement],
+                 slots[kPidOutput], slots[kPidInitialised] != 0.0};
+  const double setpoint = w.setpoint[0];
+  const double measurement = w.measurement[0];
+  double output = state.output;
+  if (w.stuck[0] == 0) output = PidStep(p, setpoint, measurement, period_s, &state);
+  slots[kPidIntegral] = state.integral;
+  slots[kPidDerivative] = state.derivative;
+  slots[kPidPreviousMeasurement] = state.previous_measurement;
+  slots[kPidOutput] = output;
+  slots[kPidInitialised] = state.initialised ? 1.0 : 0.0;
+  w.command[0] = output;
+  double* stats = w.stats;
+  const double error = setpoint - measurement;
+  stats[kPidSumSquaredErrorTime] += error * error * period_s;
+  stats[kPidOutputIntegral] += fabs(output) * period_s;
+  stats[kPidElapsed] += period_s;
 }
 
 }  // namespace ftwin

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/device_kernels.h"
+#include "engine/device_state.h"
 #include "engine/units.h"
 
 namespace ftwin {
@@ -81,36 +83,55 @@ std::unique_ptr<Block> SignalSourceBlock::FromParams(const std::string& name, Pa
   return std::make_unique<SignalSourceBlock>(name, std::move(config));
 }
 
+SignalShape SignalSourceBlock::MakeShape() const {
+  SignalShape shape;
+  shape.kind = static_cast<int32_t>(config_.shape);
+  shape.value = config_.value;
+  shape.final_value = config_.final_value;
+  shape.start_s = config_.start_s;
+  shape.end_s = config_.end_s;
+  shape.amplitude = config_.amplitude;
+  shape.period_s = config_.period_s;
+  shape.phase_s = config_.phase_s;
+  shape.times_s = config_.times_s.data();
+  shape.values = config_.values.data();
+  shape.num_points = static_cast<int32_t>(config_.times_s.size());
+  shape.hold = config_.hold ? 1 : 0;
+  return shape;
+}
+
 double SignalSourceBlock::ValueAt(double time_s) const {
-  switch (config_.shape) {
-    case Shape::kConstant:
-      return config_.value;
-    case Shape::kStep:
-      return time_s < config_.start_s ? config_.value : config_.final_value;
-    case Shape::kRamp: {
-      if (time_s <= config_.start_s) return config_.value;
-      if (time_s >= config_.end_s) return config_.final_value;
-      const double fraction = (time_s - config_.start_s) / (config_.end_s - config_.start_s);
-      return config_.value + fraction * (config_.final_value - config_.value);
-    }
-    case Shape::kSine:
-      return config_.value + config_.amplitude * std::cos(2.0 * M_PI * (time_s - config_.phase_s) /
-                                                          config_.period_s);
-    case Shape::kSchedule: {
-      double t = time_s;
-      if (config_.period_s > 0) t = std::fmod(t, config_.period_s);
-      const auto& times = config_.times_s;
-      if (t <= times.front()) return config_.values.front();
-      if (t >= times.back()) return config_.values.back();
-      const size_t upper =
-          static_cast<size_t>(std::upper_bound(times.begin(), times.end(), t) - times.begin());
-      const size_t lower = upper - 1;
-      if (config_.hold) return config_.values[lower];
-      const double fraction = (t - times[lower]) / (times[upper] - times[lower]);
-      return config_.values[lower] + fraction * (config_.values[upper] - config_.values[lower]);
-    }
-  }
-  return 0.0;
+  return SignalValueAt(MakeShape(), time_s);
+}
+
+namespace {
+// The schedule arrays in device memory.
+struct SignalDeviceData final : DeviceBlockData {
+  gpu::DeviceArray<double> times_s, values;
+};
+}  // namespace
+
+std::unique_ptr<DeviceBlockData> SignalSourceBlock::CreateDeviceData(
+    gpu::Executor& executor) const {
+  auto data = std::make_unique<SignalDeviceData>();
+  data->times_s =
+      gpu::DeviceArray<double>::FromHost(executor, config_.times_s.data(), config_.times_s.size());
+  data->values =
+      gpu::DeviceArray<double>::FromHost(executor, config_.values.data(), config_.values.size());
+  return data;
+}
+
+void SignalSourceBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                     const BlockBinding& binding,
+                                     const DeviceBlockData* data) const {
+  const auto* device = static_cast<const SignalDeviceData*>(data);
+  SignalSourceArgs args;
+  args.shape = MakeShape();
+  args.shape.times_s = device->times_s.data();
+  args.shape.values = device->values.data();
+  args.time_s = tick.time_s;
+  args.out = state.Output(binding, out_value_);
+  SignalSourceOnDevice(state.executor(), state.num_worlds(), args);
 }
 
 void SignalSourceBlock::Declare(const DeclareContext&, BlockDeclaration& declaration) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/block.h"
+#include "engine/blocks/signal_math.h"
 #include "engine/params.h"
 
 namespace ftwin {
@@ -32,11 +33,17 @@ class SignalSourceBlock final : public Block {
 
   /// The signal at time t (seconds); pure.
   double ValueAt(double time_s) const;
+  /// The shape for SignalValueAt, with host pointers to the schedule.
+  SignalShape MakeShape() const;
 
   std::string type_name() const override { return "signal_source"; }
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override;
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
 
  private:
   Config config_;

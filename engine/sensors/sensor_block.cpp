@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "engine/device_kernels.h"
+#include "engine/device_state.h"
 #include "engine/scenario.h"
 #include "engine/sensors/range_sensor_block.h"
 #include "engine/sensors/register.h"
@@ -11,23 +13,6 @@
 
 namespace ftwin {
 namespace {
-
-// Layout of the fault field (doubles, so it snapshots with the rest of the State).
-enum FaultSlot {
-  kSlotStuck,
-  kSlotStuckValue,
-  kSlotDrift,
-  kSlotDriftRate,
-  kSlotDriftStart,
-  kSlotIntermittent,
-  kSlotDead,
-  kSlotDeadValue,
-  kSlotBurstSigma,
-  kFaultSlots,
-};
-
-// Running statistics for the KPIs.
-enum CounterSlot { kRuns, kValidRuns, kSquaredErrorSum, kCounterSlots };
 
 double Seconds(ParamReader& params, const std::string& key, double default_s) {
   const int64_t default_ns = static_cast<int64_t>(std::llround(default_s * 1e9));
@@ -148,7 +133,7 @@ void SensorBlock::Declare(const DeclareContext& context, BlockDeclaration& decla
                                        .doc = "bias, lag, latency and sampling state",
                                        .checked = false});
   fault_state_ = declaration.AddState({.name = "faults",
-                                       .shape = {kFaultSlots},
+                                       .shape = {kSensorFaultSlots},
                                        .unit = "1",
                                        .kind = FieldKind::kDiscrete,
                                        .doc = "active faults and their parameters",
@@ -161,7 +146,7 @@ void SensorBlock::Declare(const DeclareContext& context, BlockDeclaration& decla
                                   .doc = "transport-delay line",
                                   .checked = false});
   counters_ = declaration.AddState({.name = "stats",
-                                    .shape = {kCounterSlots},
+                                    .shape = {kSensorCounterSlots},
                                     .unit = "1",
                                     .kind = FieldKind::kDiscrete,
                                     .doc = "runs, valid runs, sum of squared error",
@@ -220,37 +205,33 @@ void SensorBlock::InitWorld(const TickInfo& tick, BlockIo& io) const {
 }
 
 void SensorBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const double truth = io.In(in_truth_)[0];
-  const double* f = io.Field<double>(fault_state_);
-  SensorFaultState fault;
-  fault.stuck = f[kSlotStuck] != 0.0;
-  fault.stuck_value = f[kSlotStuckValue];
-  fault.drift = f[kSlotDrift] != 0.0;
-  fault.drift_rate_per_s = f[kSlotDriftRate];
-  fault.drift_start_s = f[kSlotDriftStart];
-  fault.intermittent_probability = f[kSlotIntermittent];
-  fault.dead = f[kSlotDead] != 0.0;
-  fault.dead_value = f[kSlotDeadValue];
-  fault.burst_sigma = f[kSlotBurstSigma];
-  SensorModelState state;
-  double* stored = io.Field<double>(model_state_);
-  std::memcpy(static_cast<void*>(&state), stored, sizeof(state));
   double* ring = ring_ == kInvalidField ? nullptr : io.Field<double>(ring_);
   // The reading describes the end of the step this call advances over.
-  const double time_s = tick.time_s + tick.period_s;
-  const SensorReading reading =
-      SensorStep(runtime_params_, fault, &state, ring, io.Rng(tick.seed, 0), tick.tick, time_s,
-                 tick.period_s, truth);
-  std::memcpy(stored, &state, sizeof(state));
-  io.Out(out_value_)[0] = reading.value;
-  io.Out<uint8_t>(out_valid_)[0] = static_cast<uint8_t>(reading.valid);
-  io.Field<double>(truth_copy_)[0] = truth;
-  double* counters = io.Field<double>(counters_);
-  counters[kRuns] += 1.0;
-  if (reading.valid) {
-    counters[kValidRuns] += 1.0;
-    counters[kSquaredErrorSum] += (reading.value - truth) * (reading.value - truth);
-  }
+  SensorWorldStep(runtime_params_, io.Rng(tick.seed, 0), tick.tick, tick.time_s + tick.period_s,
+                  tick.period_s,
+                  {io.In(in_truth_), io.Field<double>(fault_state_), io.Field<double>(model_state_),
+                   ring, io.Out(out_value_), io.Out<uint8_t>(out_valid_),
+                   io.Field<double>(truth_copy_), io.Field<double>(counters_)});
+}
+
+void SensorBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                               const BlockBinding& binding, const DeviceBlockData*) const {
+  SensorArgs args;
+  args.params = runtime_params_;
+  args.seed = tick.seed;
+  args.stream = binding.stream_base;  // BlockIo::Rng(seed, 0)
+  args.tick = tick.tick;
+  args.time_s = tick.time_s + tick.period_s;
+  args.period_s = tick.period_s;
+  args.truth = state.Input(binding, in_truth_);
+  args.faults = state.Field<double>(fault_state_).Const();
+  args.model_state = state.Field<double>(model_state_);
+  if (ring_ != kInvalidField) args.ring = state.Field<double>(ring_);
+  args.value = state.Output(binding, out_value_);
+  args.valid = state.Output<uint8_t>(binding, out_valid_);
+  args.truth_copy = state.Field<double>(truth_copy_);
+  args.counters = state.Field<double>(counters_);
+  SensorOnDevice(state.executor(), state.num_worlds(), args);
 }
 
 void SensorBlock::ApplyFault(const TickInfo& tick, BlockIo& io, int fault,
@@ -259,23 +240,23 @@ void SensorBlock::ApplyFault(const TickInfo& tick, BlockIo& io, int fault,
   const double on = active ? 1.0 : 0.0;
   switch (fault) {
     case kFaultStuck:
-      f[kSlotStuck] = on;
-      f[kSlotStuckValue] = params[1] != 0.0 ? io.Out(out_value_)[0] : params[0];
+      f[kSensorSlotStuck] = on;
+      f[kSensorSlotStuckValue] = params[1] != 0.0 ? io.Out(out_value_)[0] : params[0];
       break;
     case kFaultDrift:
-      f[kSlotDrift] = on;
-      f[kSlotDriftRate] = params[0];
-      f[kSlotDriftStart] = tick.time_s;
+      f[kSensorSlotDrift] = on;
+      f[kSensorSlotDriftRate] = params[0];
+      f[kSensorSlotDriftStart] = tick.time_s;
       break;
     case kFaultIntermittent:
-      f[kSlotIntermittent] = active ? params[0] : 0.0;
+      f[kSensorSlotIntermittent] = active ? params[0] : 0.0;
       break;
     case kFaultDead:
-      f[kSlotDead] = on;
-      f[kSlotDeadValue] = params[0];
+      f[kSensorSlotDead] = on;
+      f[kSensorSlotDeadValue] = params[0];
       break;
     case kFaultNoiseBurst:
-      f[kSlotBurstSigma] = active ? params[0] : 0.0;
+      f[kSensorSlotBurstSigma] = active ? params[0] : 0.0;
       break;
     default:
       break;
@@ -284,9 +265,10 @@ void SensorBlock::ApplyFault(const TickInfo& tick, BlockIo& io, int fault,
 
 void SensorBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const {
   const double* counters = io.Field<double>(counters_);
-  kpis[0] =
-      counters[kValidRuns] > 0 ? std::sqrt(counters[kSquaredErrorSum] / counters[kValidRuns]) : 0.0;
-  kpis[1] = counters[kRuns] > 0 ? counters[kValidRuns] / counters[kRuns] : 0.0;
+  kpis[0] = counters[kSensorValidRuns] > 0
+                ? std::sqrt(counters[kSensorSquaredErrorSum] / counters[kSensorValidRuns])
+                : 0.0;
+  kpis[1] = counters[kSensorRuns] > 0 ? counters[kSensorValidRuns] / counters[kSensorRuns] : 0.0;
 }
 
 void RegisterSensorBlocks(BlockRegistry& registry) {

@@ -11,6 +11,7 @@
 #include "engine/block.h"
 #include "engine/params.h"
 #include "engine/sensors/noise_math.h"
+#include "engine/sensors/sensor_world.h"
 
 namespace ftwin {
 
@@ -50,6 +51,9 @@ class SensorBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;

@@ -3,23 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/device_state.h"
+#include "plants/energy/battery_kernels.h"
 #include "plants/energy/energy_common.h"
 
 namespace ftwin::energy {
 namespace {
-
-enum Totals {
-  kThroughputAh,  // cell Ah throughput x cells (pack Ah through all strings)
-  kBusInJ,        // ∫ power_W dt (bus convention)
-  kConverterLossJ,
-  kLimitHits,  // ticks where the BMS reduced the request
-  kMaxTempK,
-  kMaxVoltageV,
-  kMinVoltageV,
-  kDcOutJ,  // pack DC energy delivered
-  kHeatJ,   // pack heat (cells)
-  kNumTotals
-};
 
 class BatteryBlock final : public Block {
  public:
@@ -109,45 +98,44 @@ class BatteryBlock final : public Block {
     Publish(io, 0.0, 0.0);
   }
 
+  BatteryPack Pack() const { return {cell_, lim_, series_, parallel_, eta_}; }
+
+  BatteryWorld World(BlockIo& io) const {
+    return {io.Field(cell_state_),  io.Field(totals_),  io.Field(sign_),     io.Field(strings_),
+            io.Field(inverter_ok_), io.Field(manual_),  io.Field(setpoint_), io.In(in_request_),
+            io.In(in_ambient_),     io.Out(out_power_), io.Out(out_soc_),    io.Out(out_voltage_),
+            io.Out(out_current_),   io.Out(out_temp_)};
+  }
+
   void Publish(BlockIo& io, double current_cell_A, double power_W) const {
-    const double* x = io.Field(cell_state_);
-    *io.Out(out_power_) = power_W;
-    *io.Out(out_soc_) = x[kCellSoc];
-    *io.Out(out_voltage_) = series_ * CellVoltage(cell_, x, current_cell_A, *io.Field(sign_));
-    *io.Out(out_current_) = current_cell_A * *io.Field(strings_);
-    *io.Out(out_temp_) = x[kCellTemp];
+    BatteryPublish(Pack(), World(io), current_cell_A, power_W);
   }
 
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double h = tick.period_s;
-    double* x = io.Field(cell_state_);
-    double* t = io.Field(totals_);
-    const double strings = *io.Field(strings_);
-    const bool online = *io.Field(inverter_ok_) > 0.5 && strings > 0.5;
-    const double request = *io.Field(manual_) > 0.5 ? *io.Field(setpoint_) : *io.In(in_request_);
-    // Bus request -> DC power out of the pack (+ discharge) through the converter.
-    const double dc_out = request < 0.0 ? -request / eta_ : -request * eta_;
-    const double cells = series_ * strings;
-    const double p_cell = online ? dc_out / cells : 0.0;
-    const double e0 = x[kCellEnergyOut], heat0 = x[kCellHeat];
-    double sign = *io.Field(sign_);
-    const double i = PackStep(cell_, lim_, x, p_cell, &sign, *io.In(in_ambient_), h);
-    *io.Field(sign_) = sign;
-    const double wanted = online ? CellCurrentForPower(cell_, x, p_cell, sign) : 0.0;
-    if (std::fabs(i) + 1e-9 < std::fabs(wanted) * 0.999) t[kLimitHits] += 1.0;
-    const double dc_J = (x[kCellEnergyOut] - e0) * (online ? cells : series_ * strings);
-    const double dc_W = dc_J / h;
-    const double bus_W = dc_W > 0.0 ? -dc_W * eta_ : -dc_W / eta_;
-    t[kThroughputAh] += std::fabs(i) * strings * h / 3600.0;
-    t[kBusInJ] += bus_W * h;
-    t[kConverterLossJ] += std::fabs(bus_W * h + dc_J);
-    t[kDcOutJ] += dc_J;
-    t[kHeatJ] += (x[kCellHeat] - heat0) * cells;
-    t[kMaxTempK] = std::max(t[kMaxTempK], x[kCellTemp]);
-    const double v = CellVoltage(cell_, x, i, sign);
-    t[kMaxVoltageV] = std::max(t[kMaxVoltageV], v);
-    t[kMinVoltageV] = std::min(t[kMinVoltageV], v);
-    Publish(io, i, bus_W);
+    BatteryWorldStep(Pack(), tick.period_s, World(io));
+  }
+
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData*) const override {
+    BatteryDeviceArgs a;
+    a.pack = Pack();
+    a.period_s = tick.period_s;
+    a.cell = state.Field<double>(cell_state_);
+    a.totals = state.Field<double>(totals_);
+    a.sign = state.Field<double>(sign_);
+    a.strings = state.Field<double>(strings_).Const();
+    a.inverter_ok = state.Field<double>(inverter_ok_).Const();
+    a.manual = state.Field<double>(manual_).Const();
+    a.setpoint = state.Field<double>(setpoint_).Const();
+    a.request = state.Input(binding, in_request_);
+    a.ambient = state.Input(binding, in_ambient_);
+    a.power_W = state.Output(binding, out_power_);
+    a.soc = state.Output(binding, out_soc_);
+    a.voltage_V = state.Output(binding, out_voltage_);
+    a.current_A = state.Output(binding, out_current_);
+    a.temp_K = state.Output(binding, out_temp_);
+    BatteryOnDevice(state.executor(), state.num_worlds(), a);
   }
 
   void ApplyFault(const TickInfo&, BlockIo& io, int fault, std::span<const double> params,

@@ -2,14 +2,11 @@
 
 #include <unsupported/Eigen/MatrixFunctions>
 
+#include "engine/device_state.h"
 #include "engine/scenario.h"
+#include "plants/thermal/thermal_kernels.h"
 
 namespace ftwin {
-namespace {
-// Per-world running totals for KPIs and the energy balance.
-enum TotalSlot { kHeatInJ, kLossToAmbientJ, kElapsedS, kTotalSlots };
-}  // namespace
-
 ThermalNetworkBlock::ThermalNetworkBlock(std::string name, Config config)
     : Block(std::move(name)), config_(std::move(config)) {
   const int n = static_cast<int>(config_.nodes.size());
@@ -125,6 +122,7 @@ void ThermalNetworkBlock::Declare(const DeclareContext& context, BlockDeclaratio
     for (int j = 0; j <= n; ++j)
       gamma_row_major_[static_cast<size_t>(i * (n + 1) + j)] = gamma_(i, j);
   }
+  heated_nodes_.assign(config_.heated_nodes.begin(), config_.heated_nodes.end());
   in_ambient_ =
       declaration.AddInput({.name = "ambient_K", .unit = "K", .doc = "ambient temperature"});
   for (int node : config_.heated_nodes)
@@ -169,31 +167,52 @@ void ThermalNetworkBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 }
 
 void ThermalNetworkBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const int n = static_cast<int>(config_.nodes.size());
-  const double* leak = io.Field<double>(leak_);
-  // u = [T_amb; net heat per node], on the stack: no allocation in the tick.
-  double input[kThermalMaxNodes + 1];
-  double heat_total = 0.0, leak_total = 0.0;
-  input[0] = io.In(in_ambient_)[0];
-  for (int i = 0; i < n; ++i) {
-    input[i + 1] = -leak[i];
-    leak_total += leak[i];
+  const double* heat[kThermalMaxNodes];  // on the stack: no allocation in the tick
+  for (size_t k = 0; k < in_heat_.size(); ++k) heat[k] = io.In(in_heat_[k]);
+  ThermalWorldStep(StepModel(), heated_nodes_.data(), static_cast<int>(in_heat_.size()),
+                   tick.period_s,
+                   {io.In(in_ambient_), heat, io.Field<double>(leak_), io.Out(out_temp_),
+                    io.Out(out_loss_), io.Field<double>(totals_)});
+}
+
+namespace {
+// The step matrices in device memory.
+struct ThermalDeviceData final : DeviceBlockData {
+  gpu::DeviceArray<double> phi, gamma, capacitance, conductance;
+};
+}  // namespace
+
+std::unique_ptr<DeviceBlockData> ThermalNetworkBlock::CreateDeviceData(
+    gpu::Executor& executor) const {
+  auto data = std::make_unique<ThermalDeviceData>();
+  using Array = gpu::DeviceArray<double>;
+  data->phi = Array::FromHost(executor, phi_row_major_.data(), phi_row_major_.size());
+  data->gamma = Array::FromHost(executor, gamma_row_major_.data(), gamma_row_major_.size());
+  data->capacitance = Array::FromHost(executor, capacitance_.data(), capacitance_.size());
+  data->conductance =
+      Array::FromHost(executor, ambient_conductance_.data(), ambient_conductance_.size());
+  return data;
+}
+
+void ThermalNetworkBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                       const BlockBinding& binding,
+                                       const DeviceBlockData* data) const {
+  const auto* device = static_cast<const ThermalDeviceData*>(data);
+  ThermalDeviceArgs args;
+  args.model = {static_cast<int>(config_.nodes.size()), device->phi.data(), device->gamma.data(),
+                device->capacitance.data(), device->conductance.data()};
+  args.num_heat = static_cast<int>(in_heat_.size());
+  for (int k = 0; k < args.num_heat; ++k) {
+    args.heated_nodes[k] = heated_nodes_[static_cast<size_t>(k)];
+    args.heat_W[k] = state.Input(binding, in_heat_[static_cast<size_t>(k)]);
   }
-  for (size_t k = 0; k < in_heat_.size(); ++k) {
-    const double power = io.In(in_heat_[k])[0];
-    input[config_.heated_nodes[k] + 1] += power;
-    heat_total += power;
-  }
-  double stored_change_J = 0.0, loss_W = 0.0;
-  ThermalStep(StepModel(), input, io.Out(out_temp_), &stored_change_J, &loss_W);
-  // Loss to the ambient over the step from the energy balance of the exact solution:
-  // heat in - leak - change of stored heat.
-  double* totals = io.Field<double>(totals_);
-  const double heat_in_J = heat_total * tick.period_s;
-  totals[kHeatInJ] += heat_in_J;
-  totals[kLossToAmbientJ] += heat_in_J - leak_total * tick.period_s - stored_change_J;
-  totals[kElapsedS] += tick.period_s;
-  io.Out(out_loss_)[0] = loss_W + leak_total;
+  args.period_s = tick.period_s;
+  args.ambient_K = state.Input(binding, in_ambient_);
+  args.leak_W = state.Field<double>(leak_).Const();
+  args.temp_K = state.Output(binding, out_temp_);
+  args.loss_W = state.Output(binding, out_loss_);
+  args.totals = state.Field<double>(totals_);
+  ThermalOnDevice(state.executor(), state.num_worlds(), args);
 }
 
 ThermalStepModel ThermalNetworkBlock::StepModel() const {

@@ -52,6 +52,10 @@ class ThermalNetworkBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override;
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
@@ -62,6 +66,7 @@ class ThermalNetworkBlock final : public Block {
   std::vector<double> phi_row_major_, gamma_row_major_, capacitance_, ambient_conductance_;
   int in_ambient_ = -1;
   std::vector<int> in_heat_;
+  std::vector<int32_t> heated_nodes_;  ///< node of each heat input
   int out_temp_ = -1, out_loss_ = -1;
   FieldId leak_ = kInvalidField, totals_ = kInvalidField;
 };

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds ftwin with CUDA, runs the [gpu] tests, the device-path tests and the GPU benchmark,
+# and writes everything to $OUT (default: ./gpu-results). For a machine with an NVIDIA GPU.
+#   OUT=/some/dir bench/gpu/run_on_gpu.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-$PWD/gpu-results}"
+BUILD="${BUILD:-build-gpu}"
+mkdir -p "$OUT"
+{
+  date -u
+  nvidia-smi || true
+  nvcc --version || /usr/local/cuda/bin/nvcc --version || true
+} > "$OUT/machine.txt" 2>&1
+# sm_90 only (H100/H200) keeps the build short; override with CUDA_ARCHS=80;90.
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFTWIN_ENABLE_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" > "$OUT/configure.txt" 2>&1
+cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests bench_gpu_building ftwin \
+  > "$OUT/build.txt" 2>&1 || { echo "build failed, see $OUT/build.txt"; tail -30 "$OUT/build.txt"; exit 1; }
+# The tests: [gpu] ones run on the device; the rest prove the emulated orchestration.
+"$BUILD/tests/gpu/gpu_tests" "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
+echo "gpu tests exit: $?" | tee -a "$OUT/summary.txt"
+"$BUILD/tests/gpu/gpu_tests" > "$OUT/gpu_tests_all.txt" 2>&1
+echo "all gpu_tests exit: $?" | tee -a "$OUT/summary.txt"
+grep -h "max |T_air\|skipped\|passed\|failed" "$OUT"/gpu_tests_*.txt | tee -a "$OUT/summary.txt"
+# The benchmark (CPU columns only up to 16384 worlds to bound the run time).
+timeout 900 "$BUILD/bench/gpu/bench_gpu_building" --ticks 2000 \
+  --worlds 1,64,1024,4096,16384,65536,262144 --max-cpu-worlds 16384 \
+  > "$OUT/bench_gpu_building.txt" 2>&1
+echo "bench exit: $?" | tee -a "$OUT/summary.txt"
+cat "$OUT/bench_gpu_building.txt"
+# The CLI end to end.
+"$BUILD/bridge/ftwin" run scenarios/building.yaml --worlds 4096 --device cuda \
+  > "$OUT/ftwin_run_cuda.txt" 2>&1
+echo "ftwin run --device cuda exit: $?" | tee -a "$OUT/summary.txt"
+head -5 "$OUT/ftwin_run_cuda.txt" | tee -a "$OUT/summary.txt"
