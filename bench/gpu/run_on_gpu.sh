@@ -15,14 +15,24 @@ mkdir -p "$OUT"
 # sm_90 only (H100/H200) keeps the build short; override with CUDA_ARCHS=80;90.
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFTWIN_ENABLE_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" > "$OUT/configure.txt" 2>&1
-cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests bench_gpu_building ftwin \
+cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests sensors_tests energy_tests \
+  bench_gpu_building bench_sensors_raycast ftwin \
   > "$OUT/build.txt" 2>&1 || { echo "build failed, see $OUT/build.txt"; tail -30 "$OUT/build.txt"; exit 1; }
 # The tests: [gpu] ones run on the device; the rest prove the emulated orchestration.
 "$BUILD/tests/gpu/gpu_tests" "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
 echo "gpu tests exit: $?" | tee -a "$OUT/summary.txt"
 "$BUILD/tests/gpu/gpu_tests" > "$OUT/gpu_tests_all.txt" 2>&1
 echo "all gpu_tests exit: $?" | tee -a "$OUT/summary.txt"
-grep -h "max |T_air\|skipped\|passed\|failed" "$OUT"/gpu_tests_*.txt | tee -a "$OUT/summary.txt"
+# CUDA parity of the other batched drivers (ray casting, energy steps).
+"$BUILD/tests/engine/sensors/sensors_tests" "[gpu]" > "$OUT/sensors_tests_gpu.txt" 2>&1
+echo "sensors [gpu] exit: $?" | tee -a "$OUT/summary.txt"
+"$BUILD/tests/plants/energy/energy_tests" "[gpu]" > "$OUT/energy_tests_gpu.txt" 2>&1
+echo "energy [gpu] exit: $?" | tee -a "$OUT/summary.txt"
+grep -h "max |T_air\|skipped\|passed\|failed" "$OUT"/*_tests_*.txt | tee -a "$OUT/summary.txt"
+# Ray casting: CPU peers and the batched CUDA scan (rays/s).
+timeout 300 "$BUILD/bench/sensors/bench_sensors_raycast" > "$OUT/bench_sensors_raycast.txt" 2>&1
+echo "raycast bench exit: $?" | tee -a "$OUT/summary.txt"
+tail -8 "$OUT/bench_sensors_raycast.txt" | tee -a "$OUT/summary.txt"
 # The benchmark (CPU columns only up to 16384 worlds to bound the run time).
 timeout 900 "$BUILD/bench/gpu/bench_gpu_building" --ticks 2000 \
   --worlds 1,64,1024,4096,16384,65536,262144 --max-cpu-worlds 16384 \
