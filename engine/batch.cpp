@@ -117,7 +117,8 @@ void WriteTables(std::vector<Json> rows, const std::filesystem::path& out_dir) {
     Json entry;
     entry["point"] = point;
     entry["params"] = point_rows.front()->at("params");
-    if (point_rows.front()->contains("controller")) entry["controller"] = point_rows.front()->at("controller");
+    if (point_rows.front()->contains("controller"))
+      entry["controller"] = point_rows.front()->at("controller");
     entry["runs"] = point_rows.size();
     Json kpis = Json::object();
     for (const std::string& name : kpi_names) {

@@ -190,7 +190,8 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
   const YAML::Node controllers = top.Raw("controllers");
   if (controllers.IsDefined() && !controllers.IsNull()) {
     if (!controllers.IsMap() || controllers.size() == 0) {
-      top.Error("controllers", NodeText(controllers), "expected a mapping: <name>: {<scenario path>: value, ...}");
+      top.Error("controllers", NodeText(controllers),
+                "expected a mapping: <name>: {<scenario path>: value, ...}");
     } else {
       for (const auto& entry : controllers) {
         ControllerChoice choice;
@@ -201,13 +202,15 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
           continue;
         }
         if (!overrides.IsMap()) {
-          diagnostics.Add(NodeLocation(overrides, file_name), "controllers." + choice.name, NodeText(overrides),
-                          "expected a mapping of scenario paths to values (or {} for the scenario as is)");
+          diagnostics.Add(
+              NodeLocation(overrides, file_name), "controllers." + choice.name, NodeText(overrides),
+              "expected a mapping of scenario paths to values (or {} for the scenario as is)");
           continue;
         }
         for (const auto& item : overrides) {
           if (!item.second.IsScalar()) {
-            diagnostics.Add(NodeLocation(item.second, file_name), "controllers." + choice.name + "." + item.first.Scalar(),
+            diagnostics.Add(NodeLocation(item.second, file_name),
+                            "controllers." + choice.name + "." + item.first.Scalar(),
                             NodeText(item.second), "expected a single value");
             continue;
           }
@@ -232,8 +235,8 @@ SweepSpec LoadSweep(const std::filesystem::path& file) {
     ApplyScenarioOverrides(scenario_text.str(), {{parameter.path, "0"}},
                            file_name + ": random.params." + parameter.path, &diagnostics);
   for (const ControllerChoice& choice : spec.controllers)
-    ApplyScenarioOverrides(scenario_text.str(), choice.params, file_name + ": controllers." + choice.name,
-                           &diagnostics);
+    ApplyScenarioOverrides(scenario_text.str(), choice.params,
+                           file_name + ": controllers." + choice.name, &diagnostics);
   if (!diagnostics.ok()) throw InputError(diagnostics);
   return spec;
 }

@@ -48,7 +48,7 @@ struct SweepSpec {
   uint64_t random_seed = 1;
   std::vector<RandomParameter> random;
   std::vector<ControllerChoice> controllers;  ///< empty = the scenario's own controllers
-  std::string text;  ///< the sweep file as read
+  std::string text;                           ///< the sweep file as read
 };
 
 /// One run of a sweep.

@@ -1,7 +1,7 @@
+#include "engine/sensors/register.h"
 #include "engine/blocks/pid_controller.h"
 #include "engine/blocks/signal_source.h"
 #include "engine/scenario.h"
-#include "engine/sensors/register.h"
 
 namespace ftwin {
 

@@ -255,7 +255,8 @@ std::unique_ptr<Block> MakeMicroChp(const std::string& name, ParamReader& params
        ok;
   ok = ReadSignal(params, "room_K", 293.15, NumberRange::Between(250, 350, "K"), &room) && ok;
   const double engine0 = params.Number("initial_engine_K", 342.70, NumberRange::Positive("K"));
-  const double co2 = params.Number("co2_kg_per_kWh_fuel", 0.202, NumberRange::NonNegative("kg/kWh"));
+  const double co2 =
+      params.Number("co2_kg_per_kWh_fuel", 0.202, NumberRange::NonNegative("kg/kWh"));
   if (!ok) return nullptr;
   auto block = std::make_unique<MicroChpBlock>(name, p, port, std::move(demand), std::move(flow),
                                                std::move(water_in), std::move(room), engine0,

@@ -23,6 +23,7 @@ void ThermalStepBatchCpu(const ThermalStepModel& model, const ThermalBatch& batc
 
 /// CUDA driver (host arrays in, host arrays out; one thread per world). Returns false with the
 /// reason when CUDA is not built or no device is present.
-bool ThermalStepBatchCuda(const ThermalStepModel& model, const ThermalBatch& batch, std::string* error);
+bool ThermalStepBatchCuda(const ThermalStepModel& model, const ThermalBatch& batch,
+                          std::string* error);
 
 }  // namespace ftwin

@@ -90,12 +90,14 @@ TEST_CASE("A sweep expands into points times seeds with stable ids", "[batch]") 
 
 TEST_CASE("Controller choices multiply the points and override last", "[batch]") {
   const fs::path dir = TempDir("controllers");
-  const fs::path file = WriteSweep(dir, "controllers:\n  baseline:\n  gentle: {blocks.heater.kp: 200, blocks.heater.ki: 0.1}\n");
+  const fs::path file = WriteSweep(
+      dir, "controllers:\n  baseline:\n  gentle: {blocks.heater.kp: 200, blocks.heater.ki: 0.1}\n");
   const std::vector<SweepRun> runs = ExpandSweep(LoadSweep(file));
   REQUIRE(runs.size() == 24);  // 12 as before x 2 controllers
   CHECK(runs[0].controller == "baseline");
   CHECK(runs[2].controller == "gentle");
-  CHECK(runs[2].params.back() == std::make_pair(std::string("blocks.heater.ki"), std::string("0.1")));
+  CHECK(runs[2].params.back() ==
+        std::make_pair(std::string("blocks.heater.ki"), std::string("0.1")));
   BatchOptions options;
   options.sweep_file = file;
   options.out_dir = dir / "out";
@@ -110,9 +112,11 @@ TEST_CASE("Controller choices multiply the points and override last", "[batch]")
   const auto rows = RowsById(dir / "out");
   CHECK(rows.at("r000002").find("\"blocks.heater.kp\":\"200\"") != std::string::npos);
   // An unknown path in a controller choice is rejected like any other.
-  std::ofstream(dir / "bad.yaml") << "ftwin_sweep: 1\nname: b\nscenario: " FTWIN_SOURCE_DIR
-                                     "/scenarios/building.yaml\ncontrollers:\n  x: {blocks.cooler.kp: 1}\n";
-  CHECK_THAT(ErrorsOf(dir / "bad.yaml"), Catch::Contains("controllers.x") && Catch::Contains("no block 'cooler'"));
+  std::ofstream(dir / "bad.yaml")
+      << "ftwin_sweep: 1\nname: b\nscenario: " FTWIN_SOURCE_DIR
+         "/scenarios/building.yaml\ncontrollers:\n  x: {blocks.cooler.kp: 1}\n";
+  CHECK_THAT(ErrorsOf(dir / "bad.yaml"),
+             Catch::Contains("controllers.x") && Catch::Contains("no block 'cooler'"));
   fs::remove_all(dir);
 }
 

@@ -140,18 +140,21 @@ std::map<std::string, std::string> ResultRows(const std::filesystem::path& file)
   return rows;
 }
 
-TEST_CASE("kill -9 in the middle of a sweep: rerunning completes it with no loss and no duplicates", "[cli][slow]") {
+TEST_CASE("kill -9 in the middle of a sweep: rerunning completes it with no loss and no duplicates",
+          "[cli][slow]") {
   const auto dir = TempDir("kill");
   const auto sweep = dir / "sweep.yaml";
-  std::ofstream(sweep) << "ftwin_sweep: 1\nname: kill\nscenario: " << kDefault
-                       << "\nseeds: {start: 0, count: 16}\ngrid:\n  run.duration: [15d]\n  run.worlds: [16]\n";
-  REQUIRE(Run("batch " + sweep.string() + " --quiet --jobs 2 --out " + (dir / "reference").string()).exit_code == 0);
+  std::ofstream(sweep)
+      << "ftwin_sweep: 1\nname: kill\nscenario: " << kDefault
+      << "\nseeds: {start: 0, count: 16}\ngrid:\n  run.duration: [15d]\n  run.worlds: [16]\n";
+  REQUIRE(Run("batch " + sweep.string() + " --quiet --jobs 2 --out " + (dir / "reference").string())
+              .exit_code == 0);
   const auto out = dir / "killed";
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    execl(FTWIN_BIN, FTWIN_BIN, "batch", sweep.c_str(), "--quiet", "--jobs", "2", "--out", out.c_str(),
-          static_cast<char*>(nullptr));
+    execl(FTWIN_BIN, FTWIN_BIN, "batch", sweep.c_str(), "--quiet", "--jobs", "2", "--out",
+          out.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // Kill it once a few rows are written, while others are in flight.
@@ -172,7 +175,8 @@ TEST_CASE("kill -9 in the middle of a sweep: rerunning completes it with no loss
   CHECK(ResultRows(results) == ResultRows(dir / "reference" / "results.jsonl"));
   // Exactly 16 lines: nothing duplicated.
   std::istringstream lines(ReadFile(results));
-  CHECK(std::count(std::istreambuf_iterator<char>(lines), std::istreambuf_iterator<char>(), '\n') == 16);
+  CHECK(std::count(std::istreambuf_iterator<char>(lines), std::istreambuf_iterator<char>(), '\n') ==
+        16);
   std::filesystem::remove_all(dir);
 }
 
