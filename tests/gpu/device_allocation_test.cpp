@@ -1,28 +1,12 @@
 // No heap allocation inside a tick of the device path either (DESIGN.md §2.12): the emulated
 // executor runs the same orchestration as CUDA (launch arguments on the stack, device buffers
 // allocated once per Simulator). This executable replaces the global operator new to count.
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <new>
 
 #include "engine/scenario.h"
 #include "engine/simulator.h"
 #include "plants/register.h"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
-  throw std::bad_alloc();
-}
-void operator delete(void* pointer) noexcept { std::free(pointer); }
-void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
+#include "tests/allocation_counter.h"
 
 namespace ftwin {
 namespace {
@@ -41,18 +25,10 @@ TEST_CASE("Stepping building.yaml on the emulated device allocates nothing per t
   simulator.Step(100);  // warm-up
   // Counted: one Step call of 5000 ticks (no faults or commands fall in this window); the
   // counter sees the harness work too, so a single allocation per tick would show as >= 5000.
-  g_allocations = 0;
-  g_counting = true;
-  simulator.Step(5000);
-  g_counting = false;
-  CHECK(g_allocations.load() == 0);
+  CHECK(testing::CountAllocations([&] { simulator.Step(5000); }) == 0);
   // And the counter does see allocations on this path: a due command allocates in PreUpdate.
   REQUIRE(simulator.Submit({simulator.tick(), -1, "heater.setpoint", {295.0}, "test"}).empty());
-  g_allocations = 0;
-  g_counting = true;
-  simulator.Step(1);
-  g_counting = false;
-  CHECK(g_allocations.load() > 0);
+  CHECK(testing::CountAllocations([&] { simulator.Step(1); }) > 0);
 }
 
 }  // namespace

@@ -1,27 +1,11 @@
 // The sensor block's Update allocates nothing (DESIGN.md §2.12): this executable replaces the
 // global operator new and counts allocations while a scenario full of sensors steps.
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "engine/scenario.h"
 #include "engine/simulator.h"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed))
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
-  throw std::bad_alloc();
-}
-void operator delete(void* pointer) noexcept { std::free(pointer); }
-void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
+#include "tests/allocation_counter.h"
 
 namespace ftwin {
 namespace {
@@ -67,11 +51,7 @@ connections:
   const LoadedScenario scenario = LoadScenarioText(text, "alloc.yaml", registry);
   Simulator simulator(scenario.model);
   simulator.Step(100);  // warm-up
-  g_allocations = 0;
-  g_counting = true;
-  simulator.Step(2000);
-  g_counting = false;
-  CHECK(g_allocations.load() == 0);
+  CHECK(testing::CountAllocations([&] { simulator.Step(2000); }) == 0);
 }
 
 }  // namespace
