@@ -174,6 +174,31 @@ TEST_CASE("A deterministic serial line gives the hand-computed cycle times exact
   CHECK(tool.e10_ns[kStandby] == 600 * kMinNs - 80 * kMinNs);
 }
 
+// An implant family of `tools` tools and two one-step products A and B (30 min, 1 wafer)
+// needing setups A and B: any -> A 20 min, any -> B 20 min, A -> B 25 min. Releases and
+// Finalise() are left to the test.
+FabConfig SetupImplant(int tools, bool wake_least_setup) {
+  FabConfig config;
+  Family family;
+  family.name = "implant";
+  family.num_tools = tools;
+  family.wake_least_setup = wake_least_setup;
+  config.families.push_back(family);
+  const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
+  config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
+  for (int32_t setup : {a, b}) {
+    Product product;
+    product.name = setup == a ? "A" : "B";
+    product.nominal_wafers = 1;
+    Step step;
+    step.time = Const(1800.0);
+    step.setup = setup;
+    product.route.push_back(step);
+    config.products.push_back(product);
+  }
+  return config;
+}
+
 // Min 2, max 3 one-wafer lots, 10 min per batch; a lot every minute, 12 lots.
 FabConfig BatchingStation() {
   FabConfig config = SingleStation(1, Const(600.0), Const(60.0));
@@ -369,22 +394,7 @@ TEST_CASE("CQT-first dispatching starts the lot whose queue-time clock runs", "[
 TEST_CASE("Setups happen exactly when the setup family changes", "[fab]") {
   // One tool, lots far apart: A A B B B A. Setup times: any -> A 20 min, A -> B 25 min,
   // any -> B 20 min (B -> A falls back to any -> A = 20 min). Process 30 min.
-  FabConfig config;
-  Family family;
-  family.name = "implant";
-  config.families.push_back(family);
-  const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
-  config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
-  for (int32_t setup : {a, b}) {
-    Product product;
-    product.name = setup == a ? "A" : "B";
-    product.nominal_wafers = 1;
-    Step step;
-    step.time = Const(1800.0);
-    step.setup = setup;
-    product.route.push_back(step);
-    config.products.push_back(product);
-  }
+  FabConfig config = SetupImplant(1, false);
   const int order[] = {0, 0, 1, 1, 1, 0};
   for (int k = 0; k < 6; ++k) {
     ReleaseStream stream;
@@ -511,24 +521,7 @@ TEST_CASE("An arriving lot wakes the idle tool needing the least setup", "[fab]"
   // Waking by least setup: B goes to the fresh tool 1 (20 < 25 min), the second A to tool 0
   // which still has A: 2 setups.
   for (bool wake : {false, true}) {
-    FabConfig config;
-    Family family;
-    family.name = "implant";
-    family.num_tools = 2;
-    family.wake_least_setup = wake;
-    config.families.push_back(family);
-    const int32_t a = config.SetupIndex("A"), b = config.SetupIndex("B");
-    config.setup_entries = {{-1, a, 1200.0}, {-1, b, 1200.0}, {a, b, 1500.0}};
-    for (int32_t setup : {a, b}) {
-      Product product;
-      product.name = setup == a ? "A" : "B";
-      product.nominal_wafers = 1;
-      Step step;
-      step.time = Const(1800.0);
-      step.setup = setup;
-      product.route.push_back(step);
-      config.products.push_back(product);
-    }
+    FabConfig config = SetupImplant(2, wake);
     const int order[] = {0, 1, 0};
     for (int k = 0; k < 3; ++k) {
       ReleaseStream stream;
