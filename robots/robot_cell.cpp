@@ -116,6 +116,13 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
   }
 }
 
+double RobotCellBlock::AgvZoneDistance(double x_m, double y_m) const {
+  const double* zone = config_.zone_xy_m;
+  const double dx = std::max({zone[0] - x_m, 0.0, x_m - zone[2]});
+  const double dy = std::max({zone[1] - y_m, 0.0, y_m - zone[3]});
+  return std::sqrt(dx * dx + dy * dy) - config_.agv_footprint_radius_m;
+}
+
 double RobotCellBlock::VisitorDistance(double t) const {
   const Config& c = config_;
   if (c.visitor_enter_s < 0 || t < c.visitor_enter_s) return kInf;
@@ -166,6 +173,15 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
   c.reduced_speed = safety.Number("reduced_speed", 0.25, NumberRange::Fraction());
   c.stop_time_s = NsToSeconds(safety.DurationNs("stop_time", 600'000'000, 1));
   c.stop_category = static_cast<StopCategory>(safety.Integer("stop_category", 1, 0, 2));
+  const std::vector<double> zone =
+      safety.NumberList("zone_xy_m", NumberRange::Any("m"), 4, 4, false);
+  const bool zone_given = zone.size() == 4;
+  if (zone_given) {
+    for (int k = 0; k < 4; ++k) c.zone_xy_m[k] = zone[static_cast<size_t>(k)];
+    if (!(zone[0] < zone[2] && zone[1] < zone[3]))
+      safety.Error("zone_xy_m", "", "expected [x_min, y_min, x_max, y_max] with min < max");
+  }
+  c.agv_triggers_safety = safety.Bool("agv_triggers", true);
   if (c.stop_distance_m > c.slow_distance_m)
     safety.Error("stop_distance_m", std::to_string(c.stop_distance_m),
                  "expected stop_distance_m <= slow_distance_m");
@@ -200,6 +216,7 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     c.agv.track_m = agv.Number("track_m", 0.6, NumberRange::Positive("m"));
     c.agv.max_wheel_speed_rad_per_s =
         agv.Number("max_wheel_speed_rad_per_s", 15.0, NumberRange::Positive("rad/s"));
+    c.agv_footprint_radius_m = agv.Number("footprint_radius_m", 0.6, NumberRange::NonNegative("m"));
     if (c.buffer_initial > c.buffer_capacity)
       agv.Error("buffer_initial", std::to_string(c.buffer_initial), "expected <= buffer_capacity");
     agv.Finish();
@@ -443,6 +460,16 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     if (robot.assembly) ++c.assembly_robots;
     c.robots.push_back(std::move(robot));
   }
+  if (!zone_given) {
+    // Default protective zone: the robot bases and the body at the station.
+    double* z = c.zone_xy_m;
+    z[0] = -0.5 * c.body_size_m.x(), z[1] = -0.5 * c.body_size_m.y();
+    z[2] = 0.5 * c.body_size_m.x(), z[3] = 0.5 * c.body_size_m.y();
+    for (const Robot& robot : c.robots) {
+      z[0] = std::min(z[0], robot.base.p.x()), z[1] = std::min(z[1], robot.base.p.y());
+      z[2] = std::max(z[2], robot.base.p.x()), z[3] = std::max(z[3], robot.base.p.y());
+    }
+  }
   if (robots.empty()) params.Error("robots", "", "expected at least one robot");
   if (robots.size() > 8)
     params.Error("robots", std::to_string(robots.size()), "expected at most 8 robots");
@@ -524,7 +551,8 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   visitor_ = declaration.AddState({.name = "visitor_distance_m",
                                    .unit = "m",
                                    .kind = FieldKind::kOutput,
-                                   .doc = "distance of the scripted visitor (inf: none)",
+                                   .doc = "distance of the nearest person or AGV from the "
+                                          "protective zone, as the scanners see it (inf: none)",
                                    .checked = false});
   agv_ = declaration.AddState({.name = "agv",
                                .shape = {kAgvSlots},
@@ -691,10 +719,13 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
   for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
     zone_owner[z] = -1;
-  io.Field(visitor_)[0] = VisitorDistance(0.0);
   double* agv = io.Field(agv_);
   agv[kAgvX] = config_.agv_dropoff_xy[0];
   agv[kAgvY] = config_.agv_dropoff_xy[1];
+  io.Field(visitor_)[0] =
+      config_.agv_enabled && config_.agv_triggers_safety
+          ? std::min(VisitorDistance(0.0), AgvZoneDistance(agv[kAgvX], agv[kAgvY]))
+          : VisitorDistance(0.0);
   agv[kAgvMode] = static_cast<double>(kWaiting);
   agv[kAgvBuffer] = config_.agv_enabled ? config_.buffer_initial : 0;
   WriteBodyPose(io);
@@ -715,8 +746,13 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   double* to_all = io.Field(to_);
   cell[kElapsedS] += dt;
 
-  // Safety: speed-and-separation monitoring from the scanner's distance to the visitor.
-  const double distance = VisitorDistance(t);
+  // Safety: speed-and-separation monitoring from the scanner's distance to the nearest person
+  // or AGV (the AGV where the last tick left it).
+  double distance = VisitorDistance(t);
+  if (config_.agv_enabled && config_.agv_triggers_safety) {
+    const double* agv = io.Field(agv_);
+    distance = std::min(distance, AgvZoneDistance(agv[kAgvX], agv[kAgvY]));
+  }
   io.Field(visitor_)[0] = distance;
   const int safety =
       distance < config_.stop_distance_m ? 2 : (distance < config_.slow_distance_m ? 1 : 0);

@@ -78,6 +78,12 @@ class RobotCellBlock final : public Block {
     // Safety.
     double slow_distance_m = 3.0, stop_distance_m = 1.5, reduced_speed = 0.25, stop_time_s = 0.6;
     StopCategory stop_category = StopCategory::kCategory1;
+    /// Protective zone the scanners guard, cell frame [x_min, y_min, x_max, y_max] (default:
+    /// the bounding box of the robot bases and the body at the station). The AGV is detected
+    /// like a person when its footprint comes within the safety distances of it.
+    double zone_xy_m[4] = {0, 0, 0, 0};
+    bool agv_triggers_safety = true;
+    double agv_footprint_radius_m = 0.6;
     double visitor_enter_s = -1, visitor_speed_m_per_s = 1.6, visitor_start_distance_m = 8.0,
            visitor_closest_m = 0.8, visitor_dwell_s = 5.0;
     bool collision_stop = false;
@@ -98,6 +104,8 @@ class RobotCellBlock final : public Block {
   static std::unique_ptr<Block> FromParams(const std::string& name, ParamReader& params);
 
   const Config& config() const { return config_; }
+  /// Distance of the AGV's footprint from the protective zone [m] (<= 0: inside it).
+  double AgvZoneDistance(double x_m, double y_m) const;
   /// Distance of the scripted visitor from the cell at time t [m] (infinite when absent).
   double VisitorDistance(double t) const;
 

@@ -67,7 +67,7 @@ blocks:
 }
 
 const std::string kAgv =
-    "    agv: {pickup_xy_m: [-5.0, -2.0], dropoff_xy_m: [0.8, -1.2], load_time: 2s, "
+    "    agv: {pickup_xy_m: [10.0, -4.0], dropoff_xy_m: [5.0, -4.0], load_time: 2s, "
     "parts_per_trip: 3, buffer_capacity: 6, buffer_initial: 2}\n";
 
 double Kpi(const Simulator& simulator, const std::string& name) {
@@ -142,7 +142,7 @@ TEST_CASE("A grip outside the tolerance leaves the part in the buffer", "[robots
 TEST_CASE("An assembly robot waits above an empty buffer and the body is not released",
           "[robots]") {
   const std::string agv =
-      "    agv: {pickup_xy_m: [-5.0, -2.0], dropoff_xy_m: [0.8, -1.2], load_time: 2s, "
+      "    agv: {pickup_xy_m: [10.0, -4.0], dropoff_xy_m: [5.0, -4.0], load_time: 2s, "
       "parts_per_trip: 3, buffer_capacity: 6, buffer_initial: 0}\n";
   const auto model = LoadScenarioText(AssemblyCell("native", agv, 1.0, "15s") +
                                           "faults:\n  - {block: cell, fault: agv_breakdown, at: "
@@ -212,6 +212,52 @@ TEST_CASE("The carried part loads the drives by J^T m g", "[robots]") {
     INFO("joint " << i + 1 << ": light " << light(i) << ", heavy " << heavy(i) << ", expected +"
                   << expected(i) << " N m; q differs by " << q_heavy(i) - q_light(i));
     CHECK(std::abs(heavy(i) - light(i) - expected(i)) < 0.02 * std::abs(expected(i)) + 0.02);
+  }
+}
+
+TEST_CASE("An AGV near the protective zone slows and stops the robots like a person", "[robots]") {
+  // The AGV shuttles along y = -2.5 m past the cell (zone: robot base and body box, x in
+  // [-0.5, 0.5], y in [-0.75, 0.3]); its 0.6 m footprint comes to 1.15 m of the zone.
+  const std::string agv =
+      "    agv: {pickup_xy_m: [8.0, -2.5], dropoff_xy_m: [-8.0, -2.5], load_time: 1s, "
+      "parts_per_trip: 1, buffer_capacity: 100, buffer_initial: 2}\n";
+  for (const bool triggers : {true, false}) {
+    INFO("agv_triggers " << triggers);
+    const std::string safety =
+        std::string("    safety: {agv_triggers: ") + (triggers ? "true" : "false") + "}\n";
+    const auto model = LoadScenarioText(AssemblyCell("native", agv + safety, 1.0, "40s"),
+                                        "assembly.yaml", Registry())
+                           .model;
+    Simulator simulator(model);
+    const Cell& cell = CellOf(*model);
+    const double* pose = simulator.state().World<double>(cell.agv_field(), 0);
+    const int64_t* counts = simulator.state().World<int64_t>(cell.counts_field(), 0);
+    const FieldId distance_id = model->schema().Find("cell.visitor_distance_m");
+    int slow_ticks = 0, stop_ticks = 0;
+    for (int tick = 0; tick < 40000; ++tick) {
+      // The scanners see the AGV where the last tick left it.
+      const double dx = std::max({-0.5 - pose[Cell::kAgvX], 0.0, pose[Cell::kAgvX] - 0.5});
+      const double dy = std::max({-0.75 - pose[Cell::kAgvY], 0.0, pose[Cell::kAgvY] - 0.3});
+      const double expected = std::sqrt(dx * dx + dy * dy) - 0.6;
+      simulator.Step();
+      const double seen = simulator.state().World<double>(distance_id, 0)[0];
+      if (triggers) {
+        REQUIRE(std::abs(seen - expected) < 1e-12);
+        REQUIRE(counts[Cell::kSafety] == (seen < 1.5 ? 2 : (seen < 3.0 ? 1 : 0)));
+      } else {
+        REQUIRE(std::isinf(seen));
+        REQUIRE(counts[Cell::kSafety] == 0);
+      }
+      slow_ticks += counts[Cell::kSafety] == 1;
+      stop_ticks += counts[Cell::kSafety] == 2;
+    }
+    if (triggers) {
+      CHECK(slow_ticks > 1000);
+      CHECK(stop_ticks > 500);
+      CHECK(Kpi(simulator, "safety_stop_s") == Approx(stop_ticks * 1e-3).epsilon(1e-9));
+    } else {
+      CHECK(Kpi(simulator, "safety_stop_s") == 0.0);
+    }
   }
 }
 
