@@ -275,28 +275,34 @@ TEST_CASE("Bullet and native cells agree on the station cycle", "[robots][bullet
 }
 
 TEST_CASE("Bad rigid-body keys are rejected with the key and the expectation", "[robots]") {
-  auto error_for = [](const std::string& extra) -> std::string {
+  // Each case replaces one line of the valid scenario.
+  auto error_for = [](const std::string& line, const std::string& replacement) -> std::string {
+    std::string text = Cell("", "1s");
+    const size_t at = text.find(line);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, line.size(), replacement);
     try {
-      LoadScenarioText(Cell(extra, "1s"), "cell.yaml", Registry());
+      LoadScenarioText(text, "cell.yaml", Registry());
     } catch (const InputError& error) {
       return error.what();
     }
     return "";
   };
-  const std::string mass = error_for("    body_mass_kg: -5\n");
+  const std::string kMass = "    body_mass_kg: 80\n", kFloor = "    body_floor_m: 0.1\n";
+  const std::string mass = error_for(kMass, "    body_mass_kg: -5\n");
   INFO(mass);
   CHECK(mass.find("cell.yaml:") != std::string::npos);
   CHECK(mass.find("body_mass_kg") != std::string::npos);
-  const std::string belt = error_for("    belt_friction: -0.1\n");
+  const std::string belt = error_for(kMass, kMass + "    belt_friction: -0.1\n");
   INFO(belt);
   CHECK(belt.find("belt_friction") != std::string::npos);
-  const std::string floor = error_for("    floor_friction: -1\n");
+  const std::string floor = error_for(kMass, kMass + "    floor_friction: -1\n");
   CHECK(floor.find("floor_friction") != std::string::npos);
   // The native cell has no belt geometry: a body on the floor is fine there.
-  const std::string bullet_floor = error_for("    body_floor_m: 0\n");
+  const std::string bullet_floor = error_for(kFloor, "    body_floor_m: 0\n");
   INFO(bullet_floor);
   CHECK(bullet_floor.find("expected > 0 with physics: bullet") != std::string::npos);
-  CHECK(error_for("    body_floor_m: 0\n    physics: native\n").empty());
+  CHECK(error_for(kFloor, "    body_floor_m: 0\n    physics: native\n").empty());
 }
 
 }  // namespace ftwin
