@@ -100,8 +100,11 @@ struct CellBulletWorld::Parts {
     shapes.push_back(std::make_unique<btBoxShape>(ToBt(0.5 * size)));
     return shapes.back().get();
   }
-  btRigidBody* Add(std::unique_ptr<btRigidBody> body) {
-    world.addRigidBody(body.get());
+  btRigidBody* Add(std::unique_ptr<btRigidBody> body, bool collides = true) {
+    if (collides)
+      world.addRigidBody(body.get());
+    else
+      world.addRigidBody(body.get(), btBroadphaseProxy::KinematicFilter, 0);
     bodies.push_back(std::move(body));
     return bodies.back().get();
   }
@@ -214,7 +217,9 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     p.world.addConstraint(p.clamp.get(), true);
   }
 
-  // The AGV: a kinematic chassis on the floor (it carries no Bullet load).
+  // The AGV: a kinematic chassis on the floor (it carries no Bullet load). It collides with
+  // nothing: its go-to-goal route knows nothing of the line and may cross the conveyor (the
+  // assembly scenarios' routes do), where a kinematic chassis would shove the car body aside.
   if (config.agv_enabled) {
     const Eigen::Vector3d size(kAgvLength, config.agv.track_m + kAgvExtraWidth, kAgvHeight);
     btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, p.Box(size));
@@ -224,7 +229,7 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     auto agv = std::make_unique<btRigidBody>(info);
     agv->setCollisionFlags(agv->getCollisionFlags() | btCollisionObject::CF_KINEMATIC_OBJECT);
     agv->setActivationState(DISABLE_DEACTIVATION);
-    p.agv = p.Add(std::move(agv));
+    p.agv = p.Add(std::move(agv), false);
   }
 }
 

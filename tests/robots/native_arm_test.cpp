@@ -283,10 +283,10 @@ TEST_CASE("Native arm trajectories over 1 s match Bullet's multibody world", "[r
 }
 
 TEST_CASE("The native weld cell matches the Bullet weld cell", "[robots][slow]") {
-  // scenarios/robots/weld_cell.yaml, 4 x KR 210 with friction, over 75 s (two bodies released
-  // and a third in process, no visitor yet). The servo closes the loop on both plants, so the
-  // discrete outcome must be identical: same welds (all good), same bodies. Cycle time and
-  // energy per body differ through the plants' rounding, the Coulomb model (Bullet: an
+  // scenarios/robots/weld_cell.yaml, 4 x KR 210 with friction and a UR5e placing parts, over 75 s
+  // (two bodies released and a third in process, no visitor yet). The servo closes the loop on both
+  // plants, so the discrete outcome must be identical: same welds (all good), same bodies. Cycle
+  // time and energy per body differ through the plants' rounding, the Coulomb model (Bullet: an
   // explicit torque -c sign(qd); native: a bounded impulse that sticks at rest) and the belt
   // (below); energy agrees to 1e-3 relative.
   const std::filesystem::path file =
