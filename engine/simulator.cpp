@@ -17,7 +17,14 @@ constexpr uint32_t kSnapshotVersion = 1;
 
 /// The device path's buffers (declared first: destroyed last, after the buffers it owns).
 struct Simulator::DeviceRun {
+  // The host State's buffers stay pinned while the device path runs (full-speed DMA for the
+  // uploads and the downloads the observers and the bridge read); unpinned before the
+  // executor goes.
+  ~DeviceRun() {
+    for (void* host : pinned) executor->UnpinHost(host);
+  }
   std::unique_ptr<gpu::Executor> executor;
+  std::vector<void*> pinned;
   std::unique_ptr<DeviceState> state;
   std::vector<std::unique_ptr<DeviceBlockData>> block_data;  // per block
   gpu::DeviceArray<CheckedFieldView> checked;
@@ -38,6 +45,10 @@ std::string Simulator::DevicePathUnsupported(const Model& model) {
 
 size_t Simulator::device_bytes_per_world() const {
   return device_ ? device_->state->BytesPerWorld() : 0;
+}
+
+size_t Simulator::device_pinned_bytes() const {
+  return device_ ? device_->executor->pinned_bytes() : 0;
 }
 
 Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, SimulatorOptions options)
@@ -87,6 +98,12 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
         gpu::DeviceArray<CheckedFieldView>::FromHost(ex, checked.data(), checked.size());
     device->failed = gpu::DeviceArray<uint8_t>(ex, static_cast<size_t>(num_worlds));
     device->any_failed = gpu::DeviceArray<int32_t>(ex, 1);
+    for (FieldId id = 0; id < model_->schema().size(); ++id) {
+      void* host = state_->Bytes(id);
+      const size_t bytes =
+          model_->schema().field(id).BytesPerWorld() * static_cast<size_t>(num_worlds);
+      if (ex.PinHost(host, bytes)) device->pinned.push_back(host);
+    }
     device_message_ = "device: " + ex.Describe();
     device_ = std::move(device);
   } catch (const std::exception& error) {
@@ -383,10 +400,17 @@ void Simulator::StepDevice(int64_t ticks) {
   gpu::Executor& executor = *device.executor;
   DeviceState& dstate = *device.state;
   const uint64_t seed = model_->run().seed;
-  dstate.Upload(*state_);  // the host State is authoritative between Step() calls
+  auto upload = [&] {
+    dstate.Upload(*state_);
+    ++device_syncs_.uploads;
+  };
+  upload();  // the host State is authoritative between Step() calls
   bool host_current = true;
   auto sync_host = [&] {
-    if (!host_current) dstate.Download(state_.get());
+    if (!host_current) {
+      dstate.Download(state_.get());
+      ++device_syncs_.downloads;
+    }
     host_current = true;
   };
   for (int64_t i = 0; i < ticks; ++i) {
@@ -396,7 +420,7 @@ void Simulator::StepDevice(int64_t ticks) {
     if (!due_.empty() || FaultsDue()) {
       sync_host();
       ApplyDuePreUpdate();
-      dstate.Upload(*state_);
+      upload();
     }
     host_current = false;
     // 2, 3 Update and PostUpdate: one kernel per block.
@@ -426,7 +450,7 @@ void Simulator::StepDevice(int64_t ticks) {
         ResetWorld(world, "numeric failure (NaN, Inf or out of range) in tick " +
                               std::to_string(tick_ - 1) + "; world re-initialised");
       }
-      dstate.Upload(*state_);
+      upload();
     }
     // 5 Publish: delayed copies device to device, then the observers.
     for (const DelayedCopy& copy : model_->delayed_copies()) {
