@@ -9,7 +9,7 @@
 #include "engine/scenario.h"
 #include "engine/units.h"
 #include "robots/arm_native.h"
-#include "robots/bullet_arm.h"
+#include "robots/cell_bullet_world.h"
 
 namespace ftwin {
 namespace {
@@ -21,40 +21,6 @@ constexpr double kStandstillRadPerS = 0.01;
 // rest is left for the servo to settle.
 constexpr double kStopRampShare = 0.7;
 const Eigen::Vector3d kGravity(0.0, 0.0, -9.80665);
-
-// The per-world Bullet world of the cell: one multibody per arm. Its complete state is the
-// joint positions and velocities (no contacts), which Save/Load write and restore exactly.
-class CellAux final : public WorldAux {
- public:
-  explicit CellAux(const RobotCellBlock::Config& config) : world(kGravity) {
-    for (const auto& robot : config.robots) {
-      world.AddArm(robot.arm, robot.base);
-      dofs.push_back(robot.arm.dof);
-    }
-  }
-  void Save(ByteWriter& writer) const override {
-    for (int r = 0; r < world.num_arms(); ++r) {
-      ArmVector q, qd;
-      world.GetState(r, &q, &qd);
-      for (int i = 0; i < dofs[static_cast<size_t>(r)]; ++i) {
-        writer.Value(q(i));
-        writer.Value(qd(i));
-      }
-    }
-  }
-  void Load(ByteReader& reader) override {
-    for (int r = 0; r < world.num_arms(); ++r) {
-      ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
-      for (int i = 0; i < dofs[static_cast<size_t>(r)]; ++i) {
-        q(i) = reader.Value<double>();
-        qd(i) = reader.Value<double>();
-      }
-      world.SetState(r, q, qd);
-    }
-  }
-  BulletArmWorld world;
-  std::vector<int> dofs;
-};
 
 // Closest distance between segments p1-q1 and p2-q2 (Ericson, Real-Time Collision Detection 5.1.9).
 double SegmentDistance(const Eigen::Vector3d& p1, const Eigen::Vector3d& q1,
@@ -150,6 +116,12 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
   c.body_size_m = Vec3(params.NumberList("body_size_m", NumberRange::Positive("m"), 3, 3, false),
                        c.body_size_m);
   c.body_floor_m = params.Number("body_floor_m", 0.4, NumberRange::NonNegative("m"));
+  c.body_mass_kg = params.Number("body_mass_kg", 350.0, NumberRange::Positive("kg"));
+  c.belt_friction = params.Number("belt_friction", 0.6, NumberRange::NonNegative("1"));
+  c.floor_friction = params.Number("floor_friction", 0.5, NumberRange::NonNegative("1"));
+  if (c.physics == Physics::kBullet && !(c.body_floor_m > 0))
+    params.Error("body_floor_m", std::to_string(c.body_floor_m),
+                 "expected > 0 with physics: bullet (the belt is a raised box under the body)");
   c.weld_time_s = NsToSeconds(params.DurationNs("weld_time", 400'000'000, 1));
   c.weld_tolerance_m = params.Number("weld_tolerance_m", 1e-3, NumberRange::Positive("m"));
   c.approach_m = params.Number("approach_m", 0.12, NumberRange::NonNegative("m"));
@@ -560,7 +532,16 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                .kind = FieldKind::kDiscrete,
                                .doc = "AGV x [m], y [m], heading [rad], timer [s], mode, buffer "
                                       "parts, delivered, consumed, starved time [s], broken"});
-  if (!native()) declaration.UseAux();
+  if (!native()) {
+    declaration.UseAux();
+    body_rigid_ = declaration.AddState(
+        {.name = "body_rigid",
+         .shape = {kRigidSlots},
+         .unit = "1",
+         .kind = FieldKind::kContinuous,
+         .doc = "car body as a Bullet rigid body: centre x, y, z [m], orientation quaternion x, y, "
+                "z, w, velocity [m/s], angular velocity [rad/s], cell frame"});
+  }
   declaration.AddCommand(
       {.verb = "speed_override",
        .args = {{.name = "value", .unit = "1", .lower = 0, .upper = 1, .default_value = 1}},
@@ -680,11 +661,19 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
-  return std::make_unique<CellAux>(config_);
+  return std::make_unique<CellBulletWorld>(config_);
 }
 
 void RobotCellBlock::WriteBodyPose(BlockIo& io) const {
   const double* cell = io.Field(cell_);
+  if (!native()) {
+    const double* body = io.Field(body_rigid_);
+    io.Out(out_body_pose_[0])[0] = body[kRigidX];
+    io.Out(out_body_pose_[1])[0] = body[kRigidY];
+    io.Out(out_body_pose_[2])[0] = body[kRigidZ];
+    io.Out(out_body_pose_[3])[0] = CellBodyYaw(body);
+    return;
+  }
   io.Out(out_body_pose_[0])[0] = cell[kBodyX];
   io.Out(out_body_pose_[1])[0] = 0.0;
   io.Out(out_body_pose_[2])[0] = config_.body_floor_m + 0.5 * config_.body_size_m.z();
@@ -692,14 +681,14 @@ void RobotCellBlock::WriteBodyPose(BlockIo& io) const {
 }
 
 void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
-  auto* aux = native() ? nullptr : static_cast<CellAux*>(io.Aux());
+  auto* aux = native() ? nullptr : static_cast<CellBulletWorld*>(io.Aux());
   double* q = io.Field(q_);
   double* qd = io.Field(qd_);
   double* from = io.Field(from_);
   double* to = io.Field(to_);
   for (size_t r = 0; r < config_.robots.size(); ++r) {
     const Robot& robot = config_.robots[r];
-    if (aux != nullptr) aux->world.SetState(static_cast<int>(r), robot.home, ArmVector::Zero());
+    if (aux != nullptr) aux->SetArmState(static_cast<int>(r), robot.home, ArmVector::Zero());
     for (int i = 0; i < robot.arm.dof; ++i) qd[dof_offset_[r] + i] = 0.0;
     for (int i = 0; i < robot.arm.dof; ++i)
       q[dof_offset_[r] + i] = from[dof_offset_[r] + i] = to[dof_offset_[r] + i] = robot.home(i);
@@ -716,6 +705,8 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   cell[kBodyX] = -config_.conveyor_length_m;
   cell[kConveyorSpeed] = config_.conveyor_speed_m_per_s;
   cell[kUserOverride] = 1.0;
+  if (aux != nullptr)
+    CellBodyAtRest(config_, cell[kBodyX], cell[kConveyorSpeed], io.Field(body_rigid_));
   int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
   for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
     zone_owner[z] = -1;
@@ -732,7 +723,7 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 }
 
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  auto* aux = native() ? nullptr : static_cast<CellAux*>(io.Aux());
+  auto* aux = native() ? nullptr : static_cast<CellBulletWorld*>(io.Aux());
   const double dt = tick.period_s, t = tick.time_s;
   ArmVector drive[8];  // drive torque per robot for the native plant step
   const int R = static_cast<int>(config_.robots.size());
@@ -745,6 +736,9 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   double* from_all = io.Field(from_);
   double* to_all = io.Field(to_);
   cell[kElapsedS] += dt;
+  CellBulletInputs bullet;  // Bullet mode: this tick's inputs to the rigid bodies
+  if (aux != nullptr)
+    for (int k = 0; k < 3; ++k) bullet.agv_before[k] = io.Field(agv_)[kAgvX + k];
 
   // Safety: speed-and-separation monitoring from the scanner's distance to the nearest person
   // or AGV (the AGV where the last tick left it).
@@ -765,15 +759,17 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   double power_W = config_.standby_W * R;
   const int64_t phase = counts[kStationPhase];
   if (phase == kArriving || phase == kLeaving) {
-    cell[kBodyX] += belt * dt;
+    // Bullet mode: the belt carries the rigid body (kBodyX is its x after the last step).
+    if (aux == nullptr) cell[kBodyX] += belt * dt;
     if (belt > 0) power_W += config_.conveyor_power_W;
     if (phase == kArriving && cell[kBodyX] >= 0.0) {
-      cell[kBodyX] = 0.0;
+      if (aux == nullptr) cell[kBodyX] = 0.0;
       counts[kStationPhase] = kClamping;
       cell[kStationTimer] = 0.0;
     } else if (phase == kLeaving && cell[kBodyX] >= config_.exit_length_m) {
       cell[kBodyX] = -config_.conveyor_length_m;
       counts[kStationPhase] = kArriving;
+      if (aux != nullptr) CellBodyAtRest(config_, cell[kBodyX], belt, io.Field(body_rigid_));
     }
   } else if (phase == kClamping) {
     cell[kStationTimer] += dt;
@@ -865,7 +861,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     double* to = to_all + off;
     ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
     if (aux != nullptr) {
-      aux->world.GetState(r, &q, &qd);
+      aux->GetArmState(r, &q, &qd);
     } else {
       for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
     }
@@ -1051,14 +1047,21 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
         const ArmJacobian J = ArmToolJacobian(robot.arm, q);
         applied += J.topRows<3>().transpose() * (robot.part_mass_kg * gravity);
       }
-      aux->world.SetJointTorques(r, applied);
+      aux->SetArmTorques(r, applied);
     } else {
       drive[r] = tau;
     }
     for (int i = 0; i < n; ++i) tau_all[off + i] = brakes ? 0.0 : tau(i);
   }
   if (aux != nullptr) {
-    aux->world.Step(dt);
+    // One step of the whole Bullet world: arms, belts, clamp, car body, AGV.
+    const int64_t station = counts[kStationPhase];
+    bullet.belt_speed_m_per_s = (station == kArriving || station == kLeaving) ? belt : 0.0;
+    bullet.clamp = station == kClamping || station == kProcessing;
+    for (int k = 0; k < 3; ++k) bullet.agv_after[k] = io.Field(agv_)[kAgvX + k];
+    double* body = io.Field(body_rigid_);
+    aux->Step(dt, bullet, body);
+    cell[kBodyX] = body[kRigidX];
   } else {
     // Native plant: friction (viscous explicit, Coulomb as a bounded impulse), joint limits,
     // torque limits and semi-implicit Euler, on the state fields (robots/arm_native.h).
@@ -1082,7 +1085,7 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
     ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
     if (aux != nullptr) {
-      aux->world.GetState(r, &q, &qd);
+      aux->GetArmState(r, &q, &qd);
     } else {
       for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
     }

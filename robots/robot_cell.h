@@ -68,6 +68,10 @@ class RobotCellBlock final : public Block {
     double clamp_time_s = 1.5, unclamp_time_s = 1.0;
     Eigen::Vector3d body_size_m = Eigen::Vector3d(4.6, 1.8, 1.4);
     double body_floor_m = 0.4;  ///< height of the body's underside
+    // Car body as a Bullet rigid body (physics: bullet only; robots/cell_bullet_world.h).
+    double body_mass_kg = 350.0;
+    double belt_friction = 0.6;   ///< body-belt contact friction coefficient
+    double floor_friction = 0.5;  ///< body-floor and body-fixture contact friction coefficient
     // Welding.
     double weld_time_s = 0.4, weld_tolerance_m = 1e-3, approach_m = 0.12;
     // Servo.
@@ -229,6 +233,9 @@ class RobotCellBlock final : public Block {
   FieldId robot_state_field() const { return robot_state_; }
   FieldId cell_field() const { return cell_; }
   FieldId counts_field() const { return counts_; }
+  /// The car body's rigid-body state (CellBodySlot, robots/cell_bullet_world.h); Bullet mode
+  /// only (kInvalidField with physics: native).
+  FieldId body_rigid_field() const { return body_rigid_; }
 
  private:
   /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
@@ -248,7 +255,7 @@ class RobotCellBlock final : public Block {
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
-          visitor_ = kInvalidField, agv_ = kInvalidField;
+          visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField;
 };
 
 void RegisterRobotCellBlock(class BlockRegistry& registry);

@@ -286,9 +286,9 @@ TEST_CASE("The native weld cell matches the Bullet weld cell", "[robots][slow]")
   // scenarios/robots/weld_cell.yaml, 4 x KR 210 with friction and a UR5e placing parts, over 75 s
   // (two bodies released and a third in process, no visitor yet). The servo closes the loop on both
   // plants, so the discrete outcome must be identical: same welds (all good), same bodies. Cycle
-  // time and energy per body differ only through the plants' rounding and the Coulomb model
-  // (Bullet: an explicit torque -c sign(qd); native: a bounded impulse that sticks at rest), so
-  // they agree to 1e-3 relative (cycle time is quantised by the tick: 1 ms in ~30 s is 3e-5).
+  // time and energy per body differ through the plants' rounding, the Coulomb model (Bullet: an
+  // explicit torque -c sign(qd); native: a bounded impulse that sticks at rest) and the belt
+  // (below); energy agrees to 1e-3 relative.
   const std::filesystem::path file =
       std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
   const std::string text = ReadFile(file);
@@ -316,7 +316,12 @@ TEST_CASE("The native weld cell matches the Bullet weld cell", "[robots][slow]")
   CHECK(nw == bw);
   CHECK(nq == 1.0);
   CHECK(bq == 1.0);
-  CHECK(nc == Approx(bc).epsilon(1e-3));
+  // The Bullet cell carries the body on its belt: a released body starts from rest and slips
+  // until friction (belt_friction 0.6) has brought it to the 0.8 m/s belt speed, which makes
+  // every cycle v / (2 mu g) = 68 ms longer than the native cell's instant belt speed (to within
+  // the two plants' rounding and a tick of station latency per arrival, 3 ms).
+  const double lag = 0.8 / (2 * 0.6 * 9.80665);
+  CHECK(std::abs(bc - nc - lag) <= 3e-3);
   CHECK(ne == Approx(be).epsilon(1e-3));
 }
 

@@ -81,16 +81,22 @@ double Kpi(const Simulator& simulator, const std::string& name) {
 }  // namespace
 
 TEST_CASE("The conveyor delivers a body after length / speed", "[robots]") {
-  const auto model =
-      LoadScenarioText(MiniCell("", Ur5e("r1", 0.0, kThreeSpots)), "mini.yaml", Registry()).model;
-  Simulator simulator(model);
-  const RobotCellBlock& cell = Cell(*model);
-  const auto* counts = simulator.state().World<int64_t>(cell.counts_field(), 0);
-  while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
-         simulator.tick() < 10000)
-    simulator.Step();
-  // 2.0 m at 0.5 m/s = 4 s, to within one tick.
-  CHECK(std::abs(simulator.time_s() - 2.0 / 0.5) <= 1e-3 + 1e-12);
+  for (const std::string physics : {"native", "bullet"}) {
+    const auto model =
+        LoadScenarioText(MiniCell("    physics: " + physics + "\n", Ur5e("r1", 0.0, kThreeSpots)),
+                         "mini.yaml", Registry())
+            .model;
+    Simulator simulator(model);
+    const RobotCellBlock& cell = Cell(*model);
+    const auto* counts = simulator.state().World<int64_t>(cell.counts_field(), 0);
+    while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
+           simulator.tick() < 10000)
+      simulator.Step();
+    // 2.0 m at 0.5 m/s = 4 s, to within one tick (kinematic body), two with the Bullet belt
+    // (the station sees the rigid body one tick after it crosses; slip).
+    INFO(physics << ": arrival at " << simulator.time_s() << " s");
+    CHECK(std::abs(simulator.time_s() - 2.0 / 0.5) <= (physics == "native" ? 1e-3 : 2e-3) + 1e-12);
+  }
 }
 
 TEST_CASE("A cell welds every spot of every body within tolerance", "[robots][slow]") {
@@ -301,7 +307,9 @@ TEST_CASE("Cell faults: conveyor jam, encoder failure, overheat derating", "[rob
     while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
            simulator.tick() < 10000)
       simulator.Step();
-    CHECK(std::abs(simulator.time_s() - (2.0 / 0.5 + 2.0)) <= 1e-3 + 1e-12);
+    // Within two ticks (Bullet mode: the body decelerates and re-accelerates by friction on the
+    // stopped and restarted belt; it slides as far as it lags, so the arrival time is kept).
+    CHECK(std::abs(simulator.time_s() - (2.0 / 0.5 + 2.0)) <= 2e-3 + 1e-12);
   }
   SECTION("an encoder failure stops the robot; its remaining welds are missed") {
     const auto model =
@@ -348,7 +356,10 @@ TEST_CASE("Cell commands: conveyor speed, program selection, speed override", "[
     while (counts[RobotCellBlock::kStationPhase] == RobotCellBlock::kArriving &&
            simulator.tick() < 10000)
       simulator.Step();
-    CHECK(std::abs(simulator.time_s() - 2.0) <= 1e-3 + 1e-12);
+    // Bullet mode: the body entered at 0.5 m/s and slips until friction (mu 0.6) has brought
+    // it to 1 m/s, which costs dv^2 / (2 mu g v) = 21.2 ms; within two ticks of that.
+    const double slip = 0.5 * 0.5 / (2 * 0.6 * 9.80665 * 1.0);
+    CHECK(std::abs(simulator.time_s() - (2.0 + slip)) <= 2e-3 + 1e-12);
   }
   SECTION("an idle program leaves the welds undone") {
     Simulator simulator(model);
@@ -643,9 +654,11 @@ connections:
     simulator.Step();
     const double x = simulator.state().World<double>(body_x, 0)[0];
     const double centre = simulator.state().World<double>(range, 0)[30];
-    if (std::abs(std::abs(x) - 0.5) < 1e-9) continue;  // the beam grazes the body's edge
+    if (std::abs(std::abs(x) - 0.5) < 1e-5) continue;  // the beam grazes the body's edge
     const bool hits_body = std::abs(x) < 0.5;
-    CHECK(std::abs(centre - (hits_body ? 0.7 : 3.0)) < 1e-9);
+    // 10 um: the body rides the Bullet belt with micrometre sideways drift (from its first
+    // contact; cell_bullet_world_test.cpp).
+    CHECK(std::abs(centre - (hits_body ? 0.7 : 3.0)) < 1e-5);
     (hits_body ? on_body : on_fence) += 1;
   }
   CHECK(on_body > 1000);  // arrived at 4 s and clamped
