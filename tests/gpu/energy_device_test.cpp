@@ -350,16 +350,19 @@ connections:
     grid: {import_limit_W: 4.0e6, export_limit_W: 1.0e6, price_per_kWh: 0.12, peak_price_per_kWh: 0.28}
     island: {base_W: 8.0e6, inertia_s: 4.0, governor_base_W: 4.0e6, reserve_up_W: 1.5e6}
     protection: {shed_stages: [{below_Hz: 49.2, fraction: 0.15}, {below_Hz: 48.8, fraction: 0.3}]}
+  - {name: soc, type: signal_source, shape: ramp, from: 0.1, to: 0.95, start: 0s, end: 30min}
+  - {name: tank, type: signal_source, unit: bar, value: 100}
   - name: ems
     type: energy_manager
     battery_max_W: 8.0e5
+    electrolyzer_max_W: 4.0e5
 connections:
   - [load.value, site.load_W]
   - [gen.value, site.gen_W]
   - [site.net_uncontrolled_W, ems.net_W]
   - [site.price_per_kWh, ems.price_per_kWh]
-  - [gen.value, ems.battery_soc]
-  - [gen.value, ems.tank_bar]
+  - [soc.value, ems.battery_soc]
+  - [tank.value, ems.tank_bar]
 faults:
   - {block: site, fault: grid_outage, at: 10min, duration: 10min}
 )",
@@ -374,7 +377,7 @@ faults:
         {"site.unmet_W", 1e-6, 1e-12},
         {"site.co2_kg_per_kWh", 0.0, 1e-15},
         {"ems.battery_W", 1e-6, 1e-12},
-        {"ems.turbine_W", 1e-6, 1e-12},
+        {"ems.electrolyzer_W", 1e-6, 1e-12},
         {"load.value", 0.0, 1e-14}}},
       {"instruments",
        head + R"(blocks:
@@ -388,6 +391,8 @@ faults:
   - {name: e10, type: state_signal, truth_dtype: f64, latency: 2s, lost_event_probability: 0.2}
   - {name: visitor, type: signal_source, unit: m, shape: sine, mean: 2.0, amplitude: 1.5, wave_period: 2min}
   - {name: curtain, type: light_curtain, protective_field_m: 1.5, warning_field_m: 3.0, response_time: 1s, restart_delay: 2s}
+  - {name: force, type: signal_source, unit: N, shape: sine, mean: 10, amplitude: 200, wave_period: 1min}
+  - {name: torque, type: signal_source, unit: N*m, shape: ramp, from: 0, to: 5, start: 1min, end: 2min}
   - {name: ft, type: vector_sensor, preset: wrist_force_torque}
 connections:
   - [power.value, meter.power_W]
@@ -395,17 +400,18 @@ connections:
   - [dust.value, counter.concentration_per_m3]
   - [state.value, e10.state]
   - [visitor.value, curtain.distance_m]
-  - [power.value, ft.fx]
-  - [power.value, ft.fy]
-  - [speed.value, ft.fz]
-  - [speed.value, ft.tx]
-  - [speed.value, ft.ty]
-  - [speed.value, ft.tz]
+  - [force.value, ft.fx]
+  - [force.value, ft.fy]
+  - [force.value, ft.fz]
+  - [torque.value, ft.tx]
+  - [torque.value, ft.ty]
+  - [torque.value, ft.tz]
 )",
        1800,
        // sin/cos/exp/log of CUDA's libm (≤ 2 ulp) and FMA; the meter's register is a
        // truncation, the particle count an integer: equal unless a value sits on a boundary.
        {{"power.value", 0.0, 1e-14},
+        {"force.value", 0.0, 1e-14},
         {"visitor.value", 0.0, 1e-14},
         {"meter.energy_J", 1e-3, 1e-12},
         {"meter.true_energy_kWh", 1e-9, 1e-12},
@@ -423,6 +429,7 @@ connections:
         {"ft.tz", 1e-9, 1e-12},
         {"ft.fx_truth", 0.0, 1e-14},
         {"ft.fy_truth", 0.0, 1e-14},
+        {"ft.fz_truth", 0.0, 1e-14},
         {"ft.model_state", 1e-11, 1e-12},
         {"ft.stats", 1e-6, 1e-10}}},
   };
