@@ -439,7 +439,7 @@ TEST_CASE("Energy and instrument blocks: emulated device equals the CPU on the C
           "[determinism]") {
   for (const ParityCase& c : CudaCases()) {
     INFO("case " << c.name);
-    const auto model = Load(c.yaml, "parity.yaml", 8);
+    const auto model = Load(c.yaml, "parity.yaml", 4);
     Simulator cpu(model), device(model, nullptr, {SimDevice::kEmulated});
     REQUIRE(device.on_device());
     cpu.Step(c.ticks);
