@@ -391,6 +391,7 @@ faults:
   - {name: e10, type: state_signal, truth_dtype: f64, latency: 2s, lost_event_probability: 0.2}
   - {name: visitor, type: signal_source, unit: m, shape: sine, mean: 2.0, amplitude: 1.5, wave_period: 2min}
   - {name: curtain, type: light_curtain, protective_field_m: 1.5, warning_field_m: 3.0, response_time: 1s, restart_delay: 2s}
+  - {name: ossd_log, type: state_signal, truth_dtype: u8, latency: 1s, lost_event_probability: 0.1}
   - {name: force, type: signal_source, unit: N, shape: sine, mean: 10, amplitude: 200, wave_period: 1min}
   - {name: torque, type: signal_source, unit: N*m, shape: ramp, from: 0, to: 5, start: 1min, end: 2min}
   - {name: ft, type: vector_sensor, preset: wrist_force_torque}
@@ -400,6 +401,7 @@ connections:
   - [dust.value, counter.concentration_per_m3]
   - [state.value, e10.state]
   - [visitor.value, curtain.distance_m]
+  - [curtain.ossd, ossd_log.state]
   - [force.value, ft.fx]
   - [force.value, ft.fy]
   - [force.value, ft.fz]
