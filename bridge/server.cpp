@@ -14,6 +14,7 @@
 #include <future>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -38,6 +39,8 @@ constexpr char kPipePublish = 'P';  // sim -> socket: [P, topic, header, arrays.
 
 constexpr int kMaxFramesPerRequest = 1024;
 constexpr int kMaxSubscriptionsPerClient = 16;
+/// Most ticks one Step() call advances on the device path in real-time mode (bridge/server.cpp).
+constexpr int64_t kDeviceSlice = 256;
 constexpr const char* kZapDomain = "ftwin";
 
 int64_t SteadyNs() {
@@ -221,6 +224,7 @@ struct BridgeServer::Impl {
   std::optional<KeySet> keys;
 
   std::unique_ptr<Simulator> simulator;
+  size_t exports_observer = 0;  ///< index of the export observer in the simulator
   std::unique_ptr<Recorder> recorder;
   int episode = 0;
   std::vector<Export> exports;
@@ -525,6 +529,15 @@ struct BridgeServer::Impl {
     Publish("_events/", std::move(header), {});
   }
 
+  // The export observer reads the State only at ticks where some export is due: every
+  // multiple of the exports' greatest common period (the device path syncs only then).
+  int64_t ExportPeriod() const {
+    int64_t period = 0;
+    for (const Export& item : exports) period = std::gcd(period, item.period_ticks);
+    return period > 0 ? period : std::numeric_limits<int64_t>::max();
+  }
+  void UpdateExportPeriod() { simulator->SetObserverStateEvery(exports_observer, ExportPeriod()); }
+
   // Observer: at every tick boundary, publish the export sets that are due and new events.
   void OnTick() {
     const int64_t tick = simulator->tick();
@@ -620,10 +633,14 @@ struct BridgeServer::Impl {
         if (old.topic == item.topic) item.seq = old.seq;
     exports = std::move(new_exports);
     scenario = std::move(loaded);
-    simulator = std::make_unique<Simulator>(scenario.model);
+    simulator =
+        std::make_unique<Simulator>(scenario.model, nullptr, SimulatorOptions{options.device});
+    if (!options.quiet && options.device != SimDevice::kCpu)
+      std::printf("%s\n", simulator->device_message().c_str());
     schema_hash = SchemaHashText(scenario.model->schema());
     events_published = 0;
-    simulator->AddObserver([this](const Simulator&) { OnTick(); });
+    exports_observer = simulator->AddObserver([this](const Simulator&) { OnTick(); });
+    UpdateExportPeriod();
     if (!options.record_file.empty()) {
       std::filesystem::path file = options.record_file;
       if (episode > 0)
@@ -899,7 +916,10 @@ struct BridgeServer::Impl {
                     {"seed", model.run().seed},
                     {"tick", simulator->tick()},
                     {"episode", episode},
-                    {"mode", options.mode == TimingMode::kLockstep ? "lockstep" : "realtime"}}}};
+                    {"mode", options.mode == TimingMode::kLockstep ? "lockstep" : "realtime"},
+                    {"device", simulator->on_device()
+                                   ? (options.device == SimDevice::kCuda ? "cuda" : "emulated")
+                                   : "cpu"}}}};
     if (header.contains("id")) reply["id"] = header["id"];
     const std::string name = client.name;
     // A reconnecting client has a new routing id: its hello under the same name replaces the
@@ -1128,6 +1148,7 @@ struct BridgeServer::Impl {
     }
     if (ticks < 0) return;
     if (ticks > 0) simulator->Step(ticks);
+    UpdateSimulationStats();
     PublishSimulationEvents();
     for (auto& [id, client] : clients)
       if (client.controller && client.pending) ReplyStep(client);
@@ -1234,6 +1255,7 @@ struct BridgeServer::Impl {
     Json names = Json::array();
     for (FieldId id : item.fields) names.push_back(simulator->state().schema().field(id).name);
     exports.push_back(std::move(item));
+    UpdateExportPeriod();
     ++client.subscriptions;
     Json reply = {{"ok", true}, {"topic", topic}, {"fields", names}};
     if (request.header.contains("id")) reply["id"] = request.header["id"];
@@ -1407,6 +1429,7 @@ struct BridgeServer::Impl {
     exports.erase(std::remove_if(exports.begin(), exports.end(),
                                  [&](const Export& e) { return e.owner == routing_id; }),
                   exports.end());
+    if (simulator) UpdateExportPeriod();
     clients.erase(routing_id);
   }
 
@@ -1485,9 +1508,18 @@ struct BridgeServer::Impl {
       RemoveClient(id);
     }
     if (!expired.empty() && options.mode == TimingMode::kLockstep) AdvanceLockstep();
+    {
+      std::lock_guard lock(stats_mutex);
+      counters.clients = static_cast<int>(clients.size());
+    }
+    UpdateSimulationStats();
+  }
+
+  void UpdateSimulationStats() {
     std::lock_guard lock(stats_mutex);
-    counters.clients = static_cast<int>(clients.size());
     counters.tick = simulator->tick();
+    counters.device_uploads = simulator->device_syncs().uploads;
+    counters.device_downloads = simulator->device_syncs().downloads;
   }
 
   uint64_t Run(const std::atomic<bool>& stop) {
@@ -1518,7 +1550,20 @@ struct BridgeServer::Impl {
                                    : realtime_origin_tick + static_cast<int64_t>(due_ticks);
         // Advance in slices so requests and the watchdog are served at least every 5 ms.
         while (simulator->tick() < target && SteadyNs() - now < 5'000'000) {
-          simulator->Step(1);
+          // On the device path a Step() call costs a State upload and download: step to the
+          // next tick where an export is due (at most kDeviceSlice ticks, so requests are still
+          // served often) instead of one tick at a time.
+          int64_t ticks = 1;
+          if (simulator->on_device()) {
+            const int64_t period = ExportPeriod();
+            const int64_t to_export = period == std::numeric_limits<int64_t>::max()
+                                          ? kDeviceSlice
+                                          : period - simulator->tick() % period;
+            ticks = std::min({to_export, kDeviceSlice, target - simulator->tick()});
+            if (options.stop_at_duration)
+              ticks = std::min(ticks, std::max<int64_t>(1, duration_ticks - simulator->tick()));
+          }
+          simulator->Step(ticks);
           if (options.stop_at_duration && simulator->tick() >= duration_ticks) break;
         }
         if (options.stop_at_duration && simulator->tick() >= duration_ticks) break;

@@ -46,6 +46,9 @@ struct ServerOptions {
   bool quiet = false;
   /// Every client is an observer (re-streaming a recording: nothing may change the run).
   bool observers_only = false;
+  /// Where the simulation runs (docs/gpu.md): on the device path the host State is copied back
+  /// only at the end of each lockstep step and at ticks where a stream export is due.
+  SimDevice device = SimDevice::kCpu;
 };
 
 struct ServerStats {
@@ -57,6 +60,8 @@ struct ServerStats {
   int64_t deadline_misses = 0;
   int64_t tick = 0;
   int clients = 0;
+  /// Full-State copies host -> device and device -> host on the device path (0 on the CPU).
+  int64_t device_uploads = 0, device_downloads = 0;
 };
 
 class BridgeServer {

@@ -383,10 +383,17 @@ void Simulator::StepDevice(int64_t ticks) {
   gpu::Executor& executor = *device.executor;
   DeviceState& dstate = *device.state;
   const uint64_t seed = model_->run().seed;
-  dstate.Upload(*state_);  // the host State is authoritative between Step() calls
+  auto upload = [&] {
+    dstate.Upload(*state_);
+    ++device_syncs_.uploads;
+  };
+  upload();  // the host State is authoritative between Step() calls
   bool host_current = true;
   auto sync_host = [&] {
-    if (!host_current) dstate.Download(state_.get());
+    if (!host_current) {
+      dstate.Download(state_.get());
+      ++device_syncs_.downloads;
+    }
     host_current = true;
   };
   for (int64_t i = 0; i < ticks; ++i) {
@@ -396,7 +403,7 @@ void Simulator::StepDevice(int64_t ticks) {
     if (!due_.empty() || FaultsDue()) {
       sync_host();
       ApplyDuePreUpdate();
-      dstate.Upload(*state_);
+      upload();
     }
     host_current = false;
     // 2, 3 Update and PostUpdate: one kernel per block.
@@ -426,7 +433,7 @@ void Simulator::StepDevice(int64_t ticks) {
         ResetWorld(world, "numeric failure (NaN, Inf or out of range) in tick " +
                               std::to_string(tick_ - 1) + "; world re-initialised");
       }
-      dstate.Upload(*state_);
+      upload();
     }
     // 5 Publish: delayed copies device to device, then the observers.
     for (const DelayedCopy& copy : model_->delayed_copies()) {

@@ -122,9 +122,22 @@ class Simulator {
   /// reads the State only at ticks that are multiples of `state_every_ticks` (the command log,
   /// events and the clock at every tick): the device path syncs the host State for it only then.
   using Observer = std::function<void(const Simulator&)>;
-  void AddObserver(Observer observer, int64_t state_every_ticks = 1) {
+  /// Returns the observer's index (for SetObserverStateEvery).
+  size_t AddObserver(Observer observer, int64_t state_every_ticks = 1) {
     observers_.push_back({std::move(observer), state_every_ticks < 1 ? 1 : state_every_ticks});
+    return observers_.size() - 1;
   }
+  /// Changes how often an observer reads the State (e.g. when a bridge client subscribes).
+  void SetObserverStateEvery(size_t observer, int64_t state_every_ticks) {
+    observers_[observer].state_every_ticks = state_every_ticks < 1 ? 1 : state_every_ticks;
+  }
+  /// Full-State copies between the host and the device so far (0 on the CPU path): what a
+  /// caller's Step() sizes and observer periods cost.
+  struct DeviceSyncs {
+    int64_t uploads = 0;
+    int64_t downloads = 0;
+  };
+  DeviceSyncs device_syncs() const { return device_syncs_; }
 
   /// True when Step() runs on the device path (CUDA or emulated).
   bool on_device() const { return device_ != nullptr; }
@@ -165,6 +178,7 @@ class Simulator {
   std::vector<ObserverEntry> observers_;
   struct DeviceRun;  // simulator.cpp
   std::unique_ptr<DeviceRun> device_;
+  DeviceSyncs device_syncs_;
   std::string device_message_ = "device: cpu";
   std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
   std::vector<uint8_t> world_failed_;  // per world, set by the Check phase

@@ -107,6 +107,10 @@ int main(int argc, char** argv) {
                    "Largest accepted request in bytes (ZMQ_MAXMSGSIZE)")
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
   serve->add_flag("--quiet", serve_options.server.quiet, "Print nothing but errors");
+  serve
+      ->add_option("--device", serve_options.device,
+                   "auto (CUDA when a GPU and CUDA drivers for every block exist), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   int64_t busy_poll_us = 0;
   serve
       ->add_option("--busy-poll-us", busy_poll_us,
@@ -218,6 +222,7 @@ int main(int argc, char** argv) {
       if (!run_control.empty()) options.server.control_endpoint = run_control;
       if (!run_stream.empty()) options.server.stream_endpoint = run_stream;
       options.server.record_file = run_options.record_file;
+      options.device = run_options.device;
       return ServeCommand(options);
     }
     return RunScenarioCommand(run_options);

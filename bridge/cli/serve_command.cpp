@@ -15,6 +15,7 @@
 #include "engine/mcap.h"
 #include "engine/recorder.h"
 #include "engine/units.h"
+#include "gpu/cuda_device.h"
 
 namespace ftwin {
 namespace {
@@ -38,6 +39,21 @@ int ServeCommand(const ServeCommandOptions& options) {
   const RunConfig run = loaded.model->run();
   bridge::ServerOptions server_options = options.server;
   server_options.version = FTWIN_VERSION;
+  // The device path as for `ftwin run` (docs/gpu.md); FTWIN_DEVICE_EMULATE=1 runs its host
+  // emulation.
+  bool supports_cuda = loaded.model->num_blocks() > 0;
+  for (int b = 0; b < loaded.model->num_blocks(); ++b)
+    supports_cuda = supports_cuda && loaded.model->block(b).SupportsCuda();
+  gpu::Backend backend = gpu::Backend::kCpu;
+  std::string device_message;
+  if (!gpu::ChooseBackend(options.device, supports_cuda, &backend, &device_message)) {
+    std::fprintf(stderr, "%s\n", device_message.c_str());
+    return kExitInvalidInput;
+  }
+  if (!server_options.quiet) std::printf("%s\n", device_message.c_str());
+  if (backend == gpu::Backend::kCuda) server_options.device = SimDevice::kCuda;
+  if (const char* emulate = std::getenv("FTWIN_DEVICE_EMULATE"); emulate && emulate[0] == '1')
+    server_options.device = SimDevice::kEmulated;
   std::unique_ptr<bridge::BridgeServer> server;
   try {
     server = std::make_unique<bridge::BridgeServer>(std::move(loaded), &registry, options.overrides,

@@ -16,6 +16,7 @@ struct ServeCommandOptions {
   RunOverrides overrides;
   bridge::ServerOptions server;
   std::optional<std::filesystem::path> out_dir;  ///< KPIs and the command log at exit
+  std::string device = "auto";                   ///< auto, cpu or cuda (as `ftwin run --device`)
 };
 
 /// Serves until SIGINT/SIGTERM (or, with server.stop_at_duration, the end of the run), then

@@ -598,3 +598,56 @@ TEST_CASE("A server for observers only refuses controllers", "[bridge]") {
   CHECK(hello.header["read_only"].get<bool>());
   CHECK(client.Request({{"op", "get"}, {"fields", {"building.temp_K"}}}).ok());
 }
+
+TEST_CASE("On the device path a lockstep server copies the State once per step", "[bridge]") {
+  // The emulated device runs the device path's orchestration on the host (docs/gpu.md): the
+  // observations must equal the CPU simulation bit for bit, and the only full-State copies are
+  // one upload per lockstep step (and one after a command's PreUpdate) and a download at its end
+  // and at every tick where a stream export is due.
+  const std::string scenario =
+      RoomScenario(3) + "exports:\n  - {topic: room/, fields: [building.temp_K], every: 200s}\n";
+  ServerOptions options = Loopback();
+  options.device = SimDevice::kEmulated;
+  ServerFixture fixture(scenario, options);
+  zmq::context_t context;
+  Client client(context, fixture.server->control_endpoint());
+  const Message hello = client.Hello("ctrl", "controller", {{"obs", {"building.temp_K"}}});
+  REQUIRE(hello.ok());
+  CHECK(hello.header["run"]["device"] == "emulated");
+  BlockRegistry registry = TestRegistry();
+  Simulator reference(LoadScenarioText(scenario, "ref.yaml", registry).model);
+
+  const Message first =
+      client.Request({{"op", "step"},
+                      {"ticks", 30},
+                      {"actions", {{{"target", "heater.setpoint"}, {"values", {285.0}}}}}});
+  REQUIRE(first.ok());
+  reference.Submit({0, -1, "heater.setpoint", {285.0}, "test"});
+  reference.Step(30);
+  CHECK(Doubles(first.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
+  const Message second = client.Request({{"op", "step"}, {"ticks", 50}});
+  REQUIRE(second.ok());
+  reference.Step(50);
+  CHECK(Doubles(second.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
+  ServerStats stats = fixture.server->stats();
+  // Uploads: one per step, one more after the command applied at tick 0. Downloads: the export
+  // (every 20 ticks) at ticks 20, 40, 60 and 80, the end of the first step at tick 30 (80 is
+  // both).
+  CHECK(stats.device_uploads == 3);
+  CHECK(stats.device_downloads == 5);
+
+  // A client's export every 10 ticks: the State comes back every 10 ticks now.
+  const Message subscribed = client.Request({{"op", "subscribe"},
+                                             {"topic", "room"},
+                                             {"fields", {"building.temp_K"}},
+                                             {"every_ticks", 10}});
+  REQUIRE(subscribed.ok());
+  const Message third = client.Request({{"op", "step"}, {"ticks", 40}});
+  REQUIRE(third.ok());
+  reference.Step(40);
+  CHECK(Doubles(third.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
+  stats = fixture.server->stats();
+  CHECK(stats.device_uploads == 4);
+  CHECK(stats.device_downloads == 5 + 4);  // ticks 90, 100, 110, 120 (the last is the step's end)
+  CHECK(fixture.Stop() == reference.state().Hash());
+}
