@@ -70,6 +70,15 @@ struct VectorSensorKernel {
   }
 };
 
+struct EventCounterKernel {
+  EventCounterArgs a;
+  FTWIN_HD void operator()(int world) const {
+    EventCounterRun(a.params, a.rng.For(world),
+                    {a.truth.World(world), a.ring.World(world), a.stats.World(world),
+                     a.count.World(world), a.events.World(world), a.true_count.World(world)});
+  }
+};
+
 }  // namespace
 
 void EnergyMeterOnDevice(gpu::Executor& executor, int num_worlds, const EnergyMeterArgs& args) {
@@ -90,6 +99,10 @@ void VibrationOnDevice(gpu::Executor& executor, int num_worlds, const VibrationA
 }
 void VectorSensorOnDevice(gpu::Executor& executor, int num_worlds, const VectorSensorArgs& args) {
   gpu::ForEachWorld(executor, num_worlds, VectorSensorKernel{args}, "vector_sensor kernel");
+}
+
+void EventCounterOnDevice(gpu::Executor& executor, int num_worlds, const EventCounterArgs& args) {
+  gpu::ForEachWorld(executor, num_worlds, EventCounterKernel{args}, "event_counter kernel");
 }
 
 }  // namespace ftwin

@@ -84,4 +84,12 @@ struct VectorSensorArgs {
 };
 void VectorSensorOnDevice(gpu::Executor& executor, int num_worlds, const VectorSensorArgs& args);
 
+struct EventCounterArgs {
+  EventCounterParams params;
+  InstrumentRng rng;
+  gpu::WorldArray<const double> truth;
+  gpu::WorldArray<double> ring, stats, count, events, true_count;
+};
+void EventCounterOnDevice(gpu::Executor& executor, int num_worlds, const EventCounterArgs& args);
+
 }  // namespace ftwin

@@ -97,8 +97,8 @@ void SubmitSiteCommands(Simulator& simulator) {
 }
 
 // The instrument scenario (scenarios/sensors/instruments.yaml) at 100 ms with a constant load
-// in place of its fab line (a fab line keeps per-world event calendars: no device path), its
-// noise burst moved to 20 s.
+// in place of its fab line (a fab line keeps per-world event calendars: no device path) and
+// signal sources in place of the fab's truth ports, its noise burst moved to 20 s.
 std::shared_ptr<const Model> InstrumentModel(int worlds) {
   const std::string path = FTWIN_SOURCE_DIR "/scenarios/sensors/instruments.yaml";
   std::string text = ReadFile(path);
@@ -107,7 +107,22 @@ std::shared_ptr<const Model> InstrumentModel(int worlds) {
   const size_t site = text.find("  - name: site\n");
   REQUIRE(fab != std::string::npos);
   REQUIRE(site > fab);
-  text.replace(fab, site - fab, "  - {name: fab, type: load_profile, power_W: 1.5e5}\n");
+  text.replace(fab, site - fab,
+               "  - {name: fab, type: load_profile, power_W: 1.5e5}\n"
+               "  - {name: chamber_p, type: signal_source, unit: Pa, shape: ramp, from: 0.5, "
+               "to: 30, start: 10s, end: 30s}\n"
+               "  - {name: chamber_T, type: signal_source, unit: K, value: 873.15}\n"
+               "  - {name: track_outs, type: signal_source, shape: ramp, from: 0, to: 40, "
+               "start: 10s, end: 80s}\n");
+  // The fab line's truth ports: the stand-ins above and the etch tool's E10 sequence.
+  Replace(&text, "[\"fab.tool_state[0]\", furnace_e10.state]",
+          "[etch_tool_state.value, furnace_e10.state]");
+  Replace(&text, "[\"fab.chamber_pressure_Pa[0]\", furnace_pressure.truth]",
+          "[chamber_p.value, furnace_pressure.truth]");
+  Replace(&text, "[\"fab.chamber_temperature_K[0]\", furnace_temperature.truth]",
+          "[chamber_T.value, furnace_temperature.truth]");
+  Replace(&text, "[\"fab.track_outs[2]\", implant_track_out.count]",
+          "[track_outs.value, implant_track_out.count]");
   Replace(&text, "fault: noise_burst, at: 7min", "fault: noise_burst, at: 20s");
   return Load(text, path, worlds);
 }
@@ -218,6 +233,7 @@ TEST_CASE("Emulated device run of the instrument blocks equals the CPU run bit f
     CHECK(Value(cpu, "particles.accumulator", world, 2) == 1.0);  // one 1 min sample
     CHECK(Value(cpu, "etch_e10.stats", world, 4) == 900.0);       // ran every tick
     CHECK(Value(cpu, "grid_import_meter.energy_J", world, 1) > 0.0);
+    CHECK(Value(cpu, "implant_track_out.stats", world, 2) == 40.0);  // events past the delay
   }
 }
 
