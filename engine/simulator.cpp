@@ -17,7 +17,14 @@ constexpr uint32_t kSnapshotVersion = 1;
 
 /// The device path's buffers (declared first: destroyed last, after the buffers it owns).
 struct Simulator::DeviceRun {
+  // The host State's buffers stay pinned while the device path runs (full-speed DMA for the
+  // uploads and the downloads the observers and the bridge read); unpinned before the
+  // executor goes.
+  ~DeviceRun() {
+    for (void* host : pinned) executor->UnpinHost(host);
+  }
   std::unique_ptr<gpu::Executor> executor;
+  std::vector<void*> pinned;
   std::unique_ptr<DeviceState> state;
   std::vector<std::unique_ptr<DeviceBlockData>> block_data;  // per block
   gpu::DeviceArray<CheckedFieldView> checked;
@@ -38,6 +45,10 @@ std::string Simulator::DevicePathUnsupported(const Model& model) {
 
 size_t Simulator::device_bytes_per_world() const {
   return device_ ? device_->state->BytesPerWorld() : 0;
+}
+
+size_t Simulator::device_pinned_bytes() const {
+  return device_ ? device_->executor->pinned_bytes() : 0;
 }
 
 Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, SimulatorOptions options)
@@ -87,6 +98,12 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
         gpu::DeviceArray<CheckedFieldView>::FromHost(ex, checked.data(), checked.size());
     device->failed = gpu::DeviceArray<uint8_t>(ex, static_cast<size_t>(num_worlds));
     device->any_failed = gpu::DeviceArray<int32_t>(ex, 1);
+    for (FieldId id = 0; id < model_->schema().size(); ++id) {
+      void* host = state_->Bytes(id);
+      const size_t bytes =
+          model_->schema().field(id).BytesPerWorld() * static_cast<size_t>(num_worlds);
+      if (ex.PinHost(host, bytes)) device->pinned.push_back(host);
+    }
     device_message_ = "device: " + ex.Describe();
     device_ = std::move(device);
   } catch (const std::exception& error) {

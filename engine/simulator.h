@@ -145,6 +145,8 @@ class Simulator {
   const std::string& device_message() const { return device_message_; }
   /// Device bytes per world on the device path (0 on the CPU path).
   size_t device_bytes_per_world() const;
+  /// Host State bytes page-locked for the device path's copies (0 on the CPU path).
+  size_t device_pinned_bytes() const;
   /// Why `model` cannot run on the device path ("" when it can): the first block without a
   /// device update, or per-world auxiliary objects.
   static std::string DevicePathUnsupported(const Model& model);

@@ -2,6 +2,7 @@
 // factory that says why there is none.
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <new>
 #include <stdexcept>
 
@@ -38,6 +39,23 @@ class EmulatedExecutor final : public Executor {
   void Synchronize() override {}
   void* stream() const override { return nullptr; }
   void CheckLaunch(const char*) override {}
+  bool PinHost(void* host, size_t bytes) override {
+    if (host == nullptr || bytes == 0 || pinned_.count(host) != 0) return false;
+    pinned_[host] = bytes;
+    pinned_bytes_ += bytes;
+    return true;
+  }
+  void UnpinHost(void* host) noexcept override {
+    const auto it = pinned_.find(host);
+    if (it == pinned_.end()) return;
+    pinned_bytes_ -= it->second;
+    pinned_.erase(it);
+  }
+  size_t pinned_bytes() const override { return pinned_bytes_; }
+
+ private:
+  std::map<void*, size_t> pinned_;
+  size_t pinned_bytes_ = 0;
 };
 
 }  // namespace

@@ -43,6 +43,13 @@ class Executor {
   virtual void* stream() const = 0;
   /// Throws std::runtime_error naming `what` when the last kernel launch failed (CUDA only).
   virtual void CheckLaunch(const char* what) = 0;
+  /// Page-locks a host range so copies to and from it run as DMA at full bus speed, without a
+  /// driver bounce buffer (cudaHostRegister; the emulation only records it). Returns false,
+  /// leaving the range pageable, when the driver refuses. Unpin before the memory is freed.
+  virtual bool PinHost(void* host, size_t bytes) = 0;
+  virtual void UnpinHost(void* host) noexcept = 0;
+  /// Host bytes pinned now.
+  virtual size_t pinned_bytes() const = 0;
 };
 
 /// Device memory owned by an executor: typed, move-only, freed on destruction.

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include <stdexcept>
+#include <map>
 #include <string>
 
 #include "gpu/cuda_device.h"
@@ -58,10 +59,31 @@ class CudaExecutor final : public Executor {
   void Synchronize() override { Check(cudaStreamSynchronize(stream_), "synchronize"); }
   void* stream() const override { return stream_; }
   void CheckLaunch(const char* what) override { Check(cudaGetLastError(), what); }
+  bool PinHost(void* host, size_t bytes) override {
+    if (host == nullptr || bytes == 0 || pinned_.count(host) != 0) return false;
+    if (cudaHostRegister(host, bytes, cudaHostRegisterDefault) != cudaSuccess) {
+      cudaGetLastError();  // clear the (non-sticky) error: the range just stays pageable
+      return false;
+    }
+    pinned_[host] = bytes;
+    pinned_bytes_ += bytes;
+    return true;
+  }
+  void UnpinHost(void* host) noexcept override {
+    const auto it = pinned_.find(host);
+    if (it == pinned_.end()) return;
+    cudaStreamSynchronize(stream_);
+    cudaHostUnregister(host);
+    pinned_bytes_ -= it->second;
+    pinned_.erase(it);
+  }
+  size_t pinned_bytes() const override { return pinned_bytes_; }
 
  private:
   std::string name_;
   cudaStream_t stream_ = nullptr;
+  std::map<void*, size_t> pinned_;
+  size_t pinned_bytes_ = 0;
 };
 
 }  // namespace

@@ -485,5 +485,17 @@ TEST_CASE("CUDA: building.yaml runs are bit-identical run to run, NaN isolation 
   CHECK(worst < 0.05);
 }
 
+TEST_CASE("The device path pins the host State for its copies", "[gpu_runtime]") {
+  const auto model = BuildingModel(16);
+  Simulator cpu(model);
+  CHECK(cpu.device_pinned_bytes() == 0);
+  Simulator emulated(model, nullptr, {SimDevice::kEmulated});
+  REQUIRE(emulated.on_device());
+  // Every field's buffer, all worlds: the whole State the uploads and downloads copy.
+  CHECK(emulated.device_pinned_bytes() == model->schema().BytesPerWorld() * 16);
+  emulated.Step(10);
+  CHECK(emulated.device_pinned_bytes() == model->schema().BytesPerWorld() * 16);
+}
+
 }  // namespace
 }  // namespace ftwin
