@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFTWIN_ENABLE_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" > "$OUT/configure.txt" 2>&1
 cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests sensors_tests energy_tests \
-  bench_gpu_building bench_sensors_raycast ftwin \
+  bench_gpu_building bench_gpu_energy bench_sensors_raycast ftwin \
   > "$OUT/build.txt" 2>&1 || { echo "build failed, see $OUT/build.txt"; tail -30 "$OUT/build.txt"; exit 1; }
 # The tests: [gpu] ones run on the device; the rest prove the emulated orchestration.
 "$BUILD/tests/gpu/gpu_tests" "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
@@ -28,7 +28,7 @@ echo "all gpu_tests exit: $?" | tee -a "$OUT/summary.txt"
 echo "sensors [gpu] exit: $?" | tee -a "$OUT/summary.txt"
 "$BUILD/tests/plants/energy/energy_tests" "[gpu]" > "$OUT/energy_tests_gpu.txt" 2>&1
 echo "energy [gpu] exit: $?" | tee -a "$OUT/summary.txt"
-grep -h "max |T_air\|skipped\|passed\|failed" "$OUT"/*_tests_*.txt | tee -a "$OUT/summary.txt"
+grep -h "max |T_air\|energy site, 512\|skipped\|passed\|failed" "$OUT"/*_tests_*.txt | tee -a "$OUT/summary.txt"
 # Ray casting: CPU peers and the batched CUDA scan (rays/s).
 timeout 300 "$BUILD/bench/sensors/bench_sensors_raycast" > "$OUT/bench_sensors_raycast.txt" 2>&1
 echo "raycast bench exit: $?" | tee -a "$OUT/summary.txt"
@@ -39,6 +39,12 @@ timeout 900 "$BUILD/bench/gpu/bench_gpu_building" --ticks 2000 \
   > "$OUT/bench_gpu_building.txt" 2>&1
 echo "bench exit: $?" | tee -a "$OUT/summary.txt"
 cat "$OUT/bench_gpu_building.txt"
+# The energy site (every energy-plant block): CPU columns up to 4096 worlds, CUDA 2000 ticks.
+timeout 900 "$BUILD/bench/gpu/bench_gpu_energy" --world-steps 200000 --max-ticks 2000 \
+  --worlds 1,16,256,1024,4096,16384,65536 --max-cpu-worlds 4096 \
+  > "$OUT/bench_gpu_energy.txt" 2>&1
+echo "energy bench exit: $?" | tee -a "$OUT/summary.txt"
+cat "$OUT/bench_gpu_energy.txt"
 # The CLI end to end.
 "$BUILD/bridge/ftwin" run scenarios/building.yaml --worlds 4096 --device cuda \
   > "$OUT/ftwin_run_cuda.txt" 2>&1

@@ -1,6 +1,8 @@
 #include "engine/sensors/event_counter.h"
 
+#include "engine/device_state.h"
 #include "engine/scenario.h"
+#include "engine/sensors/instrument_kernels.h"
 #include "engine/units.h"
 
 namespace ftwin {
@@ -63,13 +65,23 @@ void EventCounterBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 }
 
 void EventCounterBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const double truth = io.In(in_count_)[0];
-  double* s = io.Field<double>(stats_);
-  const double events =
-      EventCounterWorldStep(params_, io.Rng(tick.seed, 0), truth, io.Field<double>(ring_), s);
-  io.Out(out_count_)[0] = s[kEventReported];
-  io.Out(out_events_)[0] = events;
-  io.Out(out_true_)[0] = s[kEventLastTruth];
+  EventCounterRun(params_, io.Rng(tick.seed, 0),
+                  {io.In(in_count_), io.Field<double>(ring_), io.Field<double>(stats_),
+                   io.Out(out_count_), io.Out(out_events_), io.Out(out_true_)});
+}
+
+void EventCounterBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                     const BlockBinding& binding, const DeviceBlockData*) const {
+  EventCounterArgs a;
+  a.params = params_;
+  a.rng = {tick.seed, binding.stream_base};  // BlockIo::Rng(seed, 0)
+  a.truth = state.Input(binding, in_count_);
+  a.ring = state.Field<double>(ring_);
+  a.stats = state.Field<double>(stats_);
+  a.count = state.Output(binding, out_count_);
+  a.events = state.Output(binding, out_events_);
+  a.true_count = state.Output(binding, out_true_);
+  EventCounterOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void EventCounterBlock::ComputeKpis(const TickInfo&, const BlockIo& io,

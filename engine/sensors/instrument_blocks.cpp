@@ -5,7 +5,9 @@
 #include <cstring>
 #include <limits>
 
+#include "engine/device_state.h"
 #include "engine/scenario.h"
+#include "engine/sensors/instrument_kernels.h"
 #include "engine/sensors/register.h"
 #include "engine/sensors/sensor_block.h"
 #include "engine/units.h"
@@ -74,19 +76,28 @@ void EnergyMeterBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   io.Out(out_true_)[0] = 0.0;
 }
 
+EnergyMeterParams EnergyMeterBlock::StepParams() const {
+  const int mode = config_.mode == Mode::kImport ? 0 : (config_.mode == Mode::kExport ? 1 : 2);
+  return {mode, config_.resolution_kWh, config_.rollover_kWh, config_.initial_reading_kWh,
+          config_.scale_factor_error};
+}
+
 void EnergyMeterBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const double power = io.In(in_power_)[0];
-  double counted = power;
-  if (config_.mode == Mode::kImport) counted = std::max(power, 0.0);
-  if (config_.mode == Mode::kExport) counted = std::max(-power, 0.0);
-  double* e = io.Field<double>(energy_);
-  // The port holds the power over the step just computed (plants write their step's power).
-  e[0] += (1.0 + config_.scale_factor_error) * counted * tick.period_s;
-  e[1] += counted * tick.period_s;
-  // A net meter's register runs backwards on export; below zero it wraps like an odometer.
-  io.Out(out_register_)[0] = EnergyRegister(config_.initial_reading_kWh + e[0] / kJoulesPerKWh,
-                                            config_.resolution_kWh, config_.rollover_kWh);
-  io.Out(out_true_)[0] = e[1] / kJoulesPerKWh;
+  EnergyMeterWorldStep(
+      StepParams(), tick.period_s,
+      {io.In(in_power_), io.Field<double>(energy_), io.Out(out_register_), io.Out(out_true_)});
+}
+
+void EnergyMeterBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                    const BlockBinding& binding, const DeviceBlockData*) const {
+  EnergyMeterArgs a;
+  a.params = StepParams();
+  a.period_s = tick.period_s;
+  a.power = state.Input(binding, in_power_);
+  a.energy = state.Field<double>(energy_);
+  a.reading = state.Output(binding, out_register_);
+  a.true_kWh = state.Output(binding, out_true_);
+  EnergyMeterOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void EnergyMeterBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
@@ -141,24 +152,31 @@ void ParticleCounterBlock::Declare(const DeclareContext& context, BlockDeclarati
   declaration.AddKpi({.name = "mean_counts", .unit = "1", .doc = "mean counts per sample"});
 }
 
+ParticleCounterParams ParticleCounterBlock::StepParams() const {
+  return {config_.flow_rate_m3_per_s, config_.counting_efficiency, config_.background_counts,
+          config_.flow_rate_m3_per_s * NsToSeconds(config_.sample_time_ns), window_ticks_};
+}
+
 void ParticleCounterBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  double* a = io.Field<double>(acc_);
-  const double concentration = std::max(io.In(in_conc_)[0], 0.0);
-  a[0] += config_.counting_efficiency * concentration * config_.flow_rate_m3_per_s * tick.period_s;
-  a[1] += static_cast<double>(tick.period_ticks);
-  if (a[1] < static_cast<double>(window_ticks_)) return;
-  const double lambda = a[0] + config_.background_counts;
-  const auto sample = static_cast<uint64_t>(a[2]);
-  const double counts = static_cast<double>(PoissonSample(lambda, io.Rng(tick.seed, 0), sample));
-  const double volume_m3 = config_.flow_rate_m3_per_s * NsToSeconds(config_.sample_time_ns);
-  io.Out(out_counts_)[0] = counts;
-  io.Out(out_conc_)[0] = counts / (volume_m3 * config_.counting_efficiency);
-  io.Out<uint8_t>(out_valid_)[0] = 1;
-  io.Out(out_expected_)[0] = lambda;
-  a[0] = 0.0;
-  a[1] = 0.0;
-  a[2] += 1.0;
-  a[3] += counts;
+  ParticleCounterWorldStep(StepParams(), io.Rng(tick.seed, 0), tick.period_s, tick.period_ticks,
+                           {io.In(in_conc_), io.Field<double>(acc_), io.Out(out_counts_),
+                            io.Out(out_conc_), io.Out<uint8_t>(out_valid_), io.Out(out_expected_)});
+}
+
+void ParticleCounterBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                        const BlockBinding& binding, const DeviceBlockData*) const {
+  ParticleCounterArgs a;
+  a.params = StepParams();
+  a.rng = {tick.seed, binding.stream_base};  // BlockIo::Rng(seed, 0)
+  a.period_s = tick.period_s;
+  a.period_ticks = tick.period_ticks;
+  a.concentration = state.Input(binding, in_conc_);
+  a.acc = state.Field<double>(acc_);
+  a.counts = state.Output(binding, out_counts_);
+  a.measured = state.Output(binding, out_conc_);
+  a.valid = state.Output<uint8_t>(binding, out_valid_);
+  a.expected = state.Output(binding, out_expected_);
+  ParticleCounterOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void ParticleCounterBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
@@ -169,10 +187,6 @@ void ParticleCounterBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
 }
 
 // ---------------------------------------------------------------------------- state_signal
-
-namespace {
-enum StateStats { kPushed, kDelayed, kEvents, kLost, kTicks, kMismatch, kStateStats };
-}
 
 std::unique_ptr<Block> StateSignalBlock::FromParams(const std::string& name, ParamReader& params) {
   Config c;
@@ -215,22 +229,30 @@ void StateSignalBlock::Declare(const DeclareContext& context, BlockDeclaration& 
       {.name = "mismatch_fraction", .unit = "1", .doc = "share of ticks reported != true"});
 }
 
-double StateSignalBlock::ReadTruth(const BlockIo& io) const {
+StateSignalParams StateSignalBlock::StepParams() const {
+  int dtype = 3;
+  if (config_.truth_dtype == DType::kUInt8) dtype = 0;
+  if (config_.truth_dtype == DType::kInt32) dtype = 1;
+  if (config_.truth_dtype == DType::kInt64) dtype = 2;
+  return {dtype, latency_ticks_, config_.lost_event_probability};
+}
+
+const uint8_t* StateSignalBlock::TruthBytes(const BlockIo& io) const {
   switch (config_.truth_dtype) {
     case DType::kUInt8:
-      return io.In<uint8_t>(in_state_)[0];
+      return io.In<uint8_t>(in_state_);
     case DType::kInt32:
-      return io.In<int32_t>(in_state_)[0];
+      return reinterpret_cast<const uint8_t*>(io.In<int32_t>(in_state_));
     case DType::kInt64:
-      return static_cast<double>(io.In<int64_t>(in_state_)[0]);
+      return reinterpret_cast<const uint8_t*>(io.In<int64_t>(in_state_));
     default:
-      return std::round(io.In(in_state_)[0]);
+      return reinterpret_cast<const uint8_t*>(io.In<double>(in_state_));
   }
 }
 
-namespace {
-uint8_t StateCode(double x) { return static_cast<uint8_t>(std::clamp(x, 0.0, 255.0)); }
-}  // namespace
+double StateSignalBlock::ReadTruth(const BlockIo& io) const {
+  return StateSignalTruth(StepParams(), TruthBytes(io));
+}
 
 void StateSignalBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   const double truth = ReadTruth(io);
@@ -240,29 +262,28 @@ void StateSignalBlock::InitWorld(const TickInfo&, BlockIo& io) const {
 }
 
 void StateSignalBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const double truth = ReadTruth(io);
-  double* s = io.Field<double>(stats_);
-  double* ring = io.Field<double>(ring_);
-  const int64_t capacity = latency_ticks_ + 1;
-  const auto pushed = static_cast<int64_t>(s[kPushed]);
-  ring[pushed % capacity] = truth;
-  s[kPushed] = static_cast<double>(pushed + 1);
-  // The state `latency` ticks ago (before the line is full: the first state).
-  const int64_t index = std::max<int64_t>(0, pushed - latency_ticks_);
-  const double delayed = ring[index % capacity];
-  if (delayed != s[kDelayed]) {
-    // A state-change event reaches the host now, or is lost (the host keeps the old state
-    // until the next event gets through).
-    const auto event = static_cast<uint64_t>(s[kEvents] + s[kLost]);
-    const bool lost = config_.lost_event_probability > 0.0 &&
-                      io.Rng(tick.seed, 0).Uniform(event) < config_.lost_event_probability;
-    s[lost ? kLost : kEvents] += 1.0;
-    if (!lost) io.Out<uint8_t>(out_state_)[0] = StateCode(delayed);
-    s[kDelayed] = delayed;
-  }
-  io.Out<uint8_t>(out_true_)[0] = StateCode(truth);
-  s[kTicks] += 1.0;
-  if (io.Out<uint8_t>(out_state_)[0] != StateCode(truth)) s[kMismatch] += 1.0;
+  StateSignalWorldStep(StepParams(), io.Rng(tick.seed, 0),
+                       {TruthBytes(io), io.Field<double>(ring_), io.Field<double>(stats_),
+                        io.Out<uint8_t>(out_state_), io.Out<uint8_t>(out_true_)});
+}
+
+void StateSignalBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                    const BlockBinding& binding, const DeviceBlockData*) const {
+  StateSignalArgs a;
+  a.params = StepParams();
+  a.rng = {tick.seed, binding.stream_base};  // BlockIo::Rng(seed, 0)
+  // The truth port as bytes: the step reads it with its dtype.
+  const auto bytes = static_cast<int64_t>(DTypeSize(config_.truth_dtype));
+  const gpu::WorldArray<const uint8_t> elements = state.Input<uint8_t>(binding, in_state_);
+  const auto* field = static_cast<const uint8_t*>(
+      state.Bytes(binding.input_fields[static_cast<size_t>(in_state_)]));
+  const int64_t offset = binding.input_offsets[static_cast<size_t>(in_state_)];
+  a.truth = {field + offset * bytes, elements.stride * bytes};
+  a.ring = state.Field<double>(ring_);
+  a.stats = state.Field<double>(stats_);
+  a.state = state.Output<uint8_t>(binding, out_state_);
+  a.true_state = state.Output<uint8_t>(binding, out_true_);
+  StateSignalOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void StateSignalBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
@@ -276,8 +297,7 @@ void StateSignalBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
 // ---------------------------------------------------------------------------- light_curtain
 
 namespace {
-enum CurtainTimers { kTripAtNs, kLastIntrusionNs, kTrips, kStoppedTicks, kCurtainSlots };
-constexpr double kNever = 9.0e18;  // ns: "no trip pending" / "never intruded"
+constexpr double kNever = kCurtainNever;
 }  // namespace
 
 std::unique_ptr<Block> LightCurtainBlock::FromParams(const std::string& name, ParamReader& params) {
@@ -335,31 +355,36 @@ void LightCurtainBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   io.Out<uint8_t>(out_intrusion_)[0] = inside ? 1 : 0;
 }
 
+LightCurtainParams LightCurtainBlock::StepParams() const {
+  return {config_.protective_field_m, config_.warning_field_m, config_.response_time_ns,
+          config_.restart_delay_ns};
+}
+
+namespace {
+// The end of the step: the state after this step is the state at its end.
+double StepEndNs(const TickInfo& tick) {
+  return static_cast<double>(tick.time_ns + tick.period_ticks * tick.dt_ns);
+}
+}  // namespace
+
 void LightCurtainBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  double* t = io.Field<double>(timers_);
-  // The state after this step is the state at the end of the step.
-  const double now_ns = static_cast<double>(tick.time_ns + tick.period_ticks * tick.dt_ns);
-  const double d = io.In(in_distance_)[0];
-  const bool inside = d <= config_.protective_field_m;
-  uint8_t& ossd = io.Out<uint8_t>(out_ossd_)[0];
-  if (inside) {
-    // Detected at the end of this step: the OSSDs switch off one response time later, even if
-    // the object has left by then (the trip latches).
-    if (ossd == 1 && t[kTripAtNs] == kNever)
-      t[kTripAtNs] = now_ns + static_cast<double>(config_.response_time_ns);
-    t[kLastIntrusionNs] = now_ns;
-  }
-  if (now_ns >= t[kTripAtNs]) {
-    ossd = 0;
-    t[kTripAtNs] = kNever;
-    t[kTrips] += 1.0;
-  }
-  if (ossd == 0 && !inside && t[kTripAtNs] == kNever &&
-      now_ns - t[kLastIntrusionNs] >= static_cast<double>(config_.restart_delay_ns))
-    ossd = 1;  // automatic restart once the field has been clear for the restart delay
-  if (ossd == 0) t[kStoppedTicks] += static_cast<double>(tick.period_ticks);
-  io.Out<uint8_t>(out_warning_)[0] = d <= config_.warning_field_m ? 1 : 0;
-  io.Out<uint8_t>(out_intrusion_)[0] = inside ? 1 : 0;
+  LightCurtainWorldStep(StepParams(), StepEndNs(tick), tick.period_ticks,
+                        {io.In(in_distance_), io.Field<double>(timers_), io.Out<uint8_t>(out_ossd_),
+                         io.Out<uint8_t>(out_warning_), io.Out<uint8_t>(out_intrusion_)});
+}
+
+void LightCurtainBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                     const BlockBinding& binding, const DeviceBlockData*) const {
+  LightCurtainArgs a;
+  a.params = StepParams();
+  a.now_ns = StepEndNs(tick);
+  a.period_ticks = tick.period_ticks;
+  a.distance = state.Input(binding, in_distance_);
+  a.timers = state.Field<double>(timers_);
+  a.ossd = state.Output<uint8_t>(binding, out_ossd_);
+  a.warning = state.Output<uint8_t>(binding, out_warning_);
+  a.intrusion = state.Output<uint8_t>(binding, out_intrusion_);
+  LightCurtainOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void LightCurtainBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
@@ -370,10 +395,6 @@ void LightCurtainBlock::ComputeKpis(const TickInfo& tick, const BlockIo& io,
 }
 
 // ------------------------------------------------------------------------- vibration_sensor
-
-namespace {
-enum VibrationSlots { kAngle, kPrevSpeed, kNoise, kRuns, kSumSquares, kVibrationSlots };
-}
 
 std::unique_ptr<Block> VibrationSensorBlock::FromParams(const std::string& name,
                                                         ParamReader& params) {
@@ -419,22 +440,23 @@ void VibrationSensorBlock::InitWorld(const TickInfo& tick, BlockIo& io) const {
 }
 
 void VibrationSensorBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  double* s = io.Field<double>(state_);
-  const double speed = io.In(in_speed_)[0];
-  // Trapezoidal shaft angle (exact for a speed ramp), wrapped to keep sin() accurate.
-  s[kAngle] += 0.5 * (s[kPrevSpeed] + speed) * tick.period_s;
-  s[kAngle] -= 2.0 * M_PI * std::floor(s[kAngle] / (2.0 * M_PI));
-  s[kPrevSpeed] = speed;
-  if (params_.noise_sigma > 0.0)
-    s[kNoise] = BandLimitedNoiseStep(s[kNoise], params_.noise_sigma, params_.noise_bandwidth_Hz,
-                                     tick.period_s,
-                                     io.Rng(tick.seed, 0).Normal(static_cast<uint64_t>(tick.tick)));
-  const double h = VibrationHarmonics(params_, s[kAngle]);
-  const double a = h + s[kNoise];
-  io.Out(out_harmonics_)[0] = h;
-  io.Out(out_accel_)[0] = a;
-  s[kRuns] += 1.0;
-  s[kSumSquares] += a * a;
+  VibrationWorldStep(
+      params_, io.Rng(tick.seed, 0), tick.tick, tick.period_s,
+      {io.In(in_speed_), io.Field<double>(state_), io.Out(out_accel_), io.Out(out_harmonics_)});
+}
+
+void VibrationSensorBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                        const BlockBinding& binding, const DeviceBlockData*) const {
+  VibrationArgs a;
+  a.params = params_;
+  a.rng = {tick.seed, binding.stream_base};  // BlockIo::Rng(seed, 0)
+  a.tick = tick.tick;
+  a.period_s = tick.period_s;
+  a.speed = state.Input(binding, in_speed_);
+  a.state = state.Field<double>(state_);
+  a.accel = state.Output(binding, out_accel_);
+  a.harmonics = state.Output(binding, out_harmonics_);
+  VibrationOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void VibrationSensorBlock::ComputeKpis(const TickInfo&, const BlockIo& io,
@@ -475,8 +497,9 @@ std::unique_ptr<Block> VectorSensorBlock::FromParams(const std::string& name, Pa
       axis.Finish();
       c.axes.push_back(std::move(a));
     }
-    if (c.axes.size() > 64)
-      params.Error("axes", std::to_string(c.axes.size()), "expected at most 64 axes");
+    if (c.axes.size() > static_cast<size_t>(kVectorMaxAxes))
+      params.Error("axes", std::to_string(c.axes.size()),
+                   "expected at most " + std::to_string(kVectorMaxAxes) + " axes");
   }
   const size_t n = c.axes.size();
   if (params.Has("cross_talk")) {
@@ -561,36 +584,66 @@ void VectorSensorBlock::InitWorld(const TickInfo& tick, BlockIo& io) const {
   }
 }
 
+VectorSensorParams VectorSensorBlock::StepParams() const {
+  return {runtime_.data(), config_.cross_talk.empty() ? nullptr : config_.cross_talk.data(),
+          static_cast<int>(runtime_.size()), ring_stride_};
+}
+
 void VectorSensorBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  const size_t n = runtime_.size();
-  double truth[64], coupled[64];
-  for (size_t i = 0; i < n; ++i) truth[i] = io.In(in_[i])[0];
-  for (size_t i = 0; i < n; ++i) {
-    coupled[i] = truth[i];
-    if (!config_.cross_talk.empty())
-      for (size_t j = 0; j < n; ++j) coupled[i] += config_.cross_talk[i * n + j] * truth[j];
+  VectorSensorWorld w;
+  for (size_t i = 0; i < runtime_.size(); ++i) {
+    w.truth[i] = io.In(in_[i]);
+    w.value[i] = io.Out(out_[i]);
+    w.truth_copy[i] = io.Field<double>(truth_[i]);
   }
-  double* states = io.Field<double>(model_state_);
-  double* rings = ring_ == kInvalidField ? nullptr : io.Field<double>(ring_);
-  double* stats = io.Field<double>(stats_);
-  const double time_s = tick.time_s + tick.period_s;
-  const SensorFaultState no_fault;
-  for (size_t i = 0; i < n; ++i) {
-    SensorModelState s;
-    std::memcpy(static_cast<void*>(&s), states + i * kSensorModelStateSize, sizeof(s));
-    const SensorReading r =
-        SensorStep(runtime_[i], no_fault, &s, rings == nullptr ? nullptr : rings + i * ring_stride_,
-                   io.Rng(tick.seed, static_cast<uint32_t>(i * kSensorStreamCount)), tick.tick,
-                   time_s, tick.period_s, coupled[i]);
-    std::memcpy(states + i * kSensorModelStateSize, &s, sizeof(s));
-    io.Out(out_[i])[0] = r.value;
-    io.Out<uint8_t>(out_valid_)[i] = static_cast<uint8_t>(r.valid);
-    io.Field<double>(truth_[i])[0] = truth[i];
-    if (r.valid) {
-      stats[2 * i] += 1.0;
-      stats[2 * i + 1] += (r.value - truth[i]) * (r.value - truth[i]);
-    }
+  w.valid = io.Out<uint8_t>(out_valid_);
+  w.model_state = io.Field<double>(model_state_);
+  w.rings = ring_ == kInvalidField ? nullptr : io.Field<double>(ring_);
+  w.stats = io.Field<double>(stats_);
+  VectorSensorWorldStep(StepParams(), io.Rng(tick.seed, 0), tick.tick, tick.time_s + tick.period_s,
+                        tick.period_s, w);
+}
+
+namespace {
+// The per-axis parameters and the cross-talk matrix in device memory.
+struct VectorDeviceData final : DeviceBlockData {
+  gpu::DeviceArray<SensorModelParams> axes;
+  gpu::DeviceArray<double> cross_talk;
+};
+}  // namespace
+
+std::unique_ptr<DeviceBlockData> VectorSensorBlock::CreateDeviceData(
+    gpu::Executor& executor) const {
+  auto data = std::make_unique<VectorDeviceData>();
+  data->axes =
+      gpu::DeviceArray<SensorModelParams>::FromHost(executor, runtime_.data(), runtime_.size());
+  data->cross_talk = gpu::DeviceArray<double>::FromHost(executor, config_.cross_talk.data(),
+                                                        config_.cross_talk.size());
+  return data;
+}
+
+void VectorSensorBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                     const BlockBinding& binding,
+                                     const DeviceBlockData* data) const {
+  const auto* device = static_cast<const VectorDeviceData*>(data);
+  VectorSensorArgs a;
+  a.params = StepParams();
+  a.params.axes = device->axes.data();
+  a.params.cross_talk = config_.cross_talk.empty() ? nullptr : device->cross_talk.data();
+  a.rng = {tick.seed, binding.stream_base};  // BlockIo::Rng(seed, 0)
+  a.tick = tick.tick;
+  a.time_s = tick.time_s + tick.period_s;
+  a.period_s = tick.period_s;
+  for (size_t i = 0; i < runtime_.size(); ++i) {
+    a.truth[i] = state.Input(binding, in_[i]);
+    a.value[i] = state.Output(binding, out_[i]);
+    a.truth_copy[i] = state.Field<double>(truth_[i]);
   }
+  a.valid = state.Output<uint8_t>(binding, out_valid_);
+  a.model_state = state.Field<double>(model_state_);
+  if (ring_ != kInvalidField) a.rings = state.Field<double>(ring_);
+  a.stats = state.Field<double>(stats_);
+  VectorSensorOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void VectorSensorBlock::ComputeKpis(const TickInfo&, const BlockIo& io,

@@ -10,6 +10,7 @@
 #include "engine/block.h"
 #include "engine/params.h"
 #include "engine/sensors/instrument_math.h"
+#include "engine/sensors/instrument_world.h"
 #include "engine/sensors/noise_math.h"
 
 namespace ftwin {
@@ -31,9 +32,13 @@ class EnergyMeterBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
 
  private:
+  EnergyMeterParams StepParams() const;
   Config config_;
   int in_power_ = -1, out_register_ = -1, out_true_ = -1;
   FieldId energy_ = kInvalidField;  // [measured J, true J]
@@ -53,9 +58,13 @@ class ParticleCounterBlock final : public Block {
   std::string type_name() const override { return "particle_counter"; }
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
 
  private:
+  ParticleCounterParams StepParams() const;
   Config config_;
   int64_t window_ticks_ = 1;
   int in_conc_ = -1, out_counts_ = -1, out_conc_ = -1, out_valid_ = -1, out_expected_ = -1;
@@ -76,10 +85,15 @@ class StateSignalBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
 
  private:
+  StateSignalParams StepParams() const;
   double ReadTruth(const BlockIo& io) const;
+  const uint8_t* TruthBytes(const BlockIo& io) const;  ///< the truth port, of truth_dtype
   Config config_;
   int64_t latency_ticks_ = 0;
   int in_state_ = -1, out_state_ = -1, out_true_ = -1;
@@ -103,9 +117,13 @@ class LightCurtainBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
 
  private:
+  LightCurtainParams StepParams() const;
   Config config_;
   int in_distance_ = -1, out_ossd_ = -1, out_warning_ = -1, out_intrusion_ = -1;
   FieldId timers_ = kInvalidField;  // [trip at ns, last intrusion ns, trips, stopped ticks]
@@ -122,6 +140,9 @@ class VibrationSensorBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
 
  private:
@@ -162,10 +183,15 @@ class VectorSensorBlock final : public Block {
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void InitWorld(const TickInfo& tick, BlockIo& io) const override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
   const Config& config() const { return config_; }
 
  private:
+  VectorSensorParams StepParams() const;
   Config config_;
   std::vector<SensorModelParams> runtime_;  // with latency rings sized (Declare)
   int ring_stride_ = 0;

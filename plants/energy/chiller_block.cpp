@@ -7,12 +7,13 @@
 #include "engine/blocks/pid_math.h"
 #include "plants/energy/chiller_math.h"
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 
 namespace ftwin::energy {
 namespace {
 
-enum Totals { kElectricJ, kPumpJ, kAboveS, kMaxProcessK, kDriftK, kDriftRate, kPumpOk, kNumTotals };
-enum PidSlots { kPidIntegral, kPidDerivative, kPidPrev, kPidOutput, kPidInit, kPidSlots };
+using enum ChillerBlockStep::Total;
+using enum ChillerBlockStep::PidSlot;
 
 class ChillerBlock final : public Block {
  public:
@@ -26,7 +27,9 @@ class ChillerBlock final : public Block {
         cond_(std::move(cond)),
         setpoint0_(setpoint),
         limit_K_(limit_K),
-        initial_K_(initial_K) {}
+        initial_K_(initial_K) {
+    step_ = {p_, pid_, load_port_ ? 1 : 0, limit_K_, load_.View(), cond_.View()};
+  }
   std::string type_name() const override { return "chilled_water"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     if (load_port_)
@@ -64,6 +67,18 @@ class ChillerBlock final : public Block {
     d.AddKpi({.name = "seasonal_cop", .unit = "1", .doc = "cooling / chiller electricity"});
     d.AddKpi({.name = "max_process_K", .unit = "K"});
     d.AddKpi({.name = "time_above_limit_s", .unit = "s"});
+    using S = ChillerBlockStep;
+    slots_.Reset(S::kNumIn, S::kNumOut);
+    if (load_port_) slots_.SetInput(S::kLoad, in_load_);
+    slots_.SetOutput(S::kPower, out_power_);
+    slots_.SetOutput(S::kProcess, out_process_);
+    slots_.SetOutput(S::kTank, out_tank_);
+    slots_.SetOutput(S::kCooling, out_cooling_);
+    slots_.SetOutput(S::kCop, out_cop_);
+    slots_.SetField(S::kState, state_);
+    slots_.SetField(S::kPid, pid_state_);
+    slots_.SetField(S::kTotals, totals_);
+    slots_.SetField(S::kSetpoint, setpoint_);
   }
   void InitWorld(const TickInfo&, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -75,35 +90,19 @@ class ChillerBlock final : public Block {
     *io.Out(out_process_) = *io.Out(out_tank_) = initial_K_;
   }
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double h = tick.period_s, t_mid = tick.time_s + 0.5 * h;
-    double* x = io.Field(state_);
-    double* t = io.Field(totals_);
-    double* ps = io.Field(pid_state_);
-    t[kDriftK] += t[kDriftRate] * h / 3600.0;
-    const double measured = x[kChTank] + t[kDriftK];
-    PidState s{ps[kPidIntegral], ps[kPidDerivative], ps[kPidPrev], ps[kPidOutput],
-               ps[kPidInit] > 0.5};
-    const double cooling =
-        std::clamp(PidStep(pid_, *io.Field(setpoint_), measured, h, &s), 0.0, p_.capacity_W);
-    ps[kPidIntegral] = s.integral, ps[kPidDerivative] = s.derivative,
-    ps[kPidPrev] = s.previous_measurement;
-    ps[kPidOutput] = s.output, ps[kPidInit] = s.initialised ? 1.0 : 0.0;
-    const double flow = t[kPumpOk] > 0.5 ? p_.flow_kg_per_s : 0.0;
-    const double load = std::max(0.0, load_port_ ? *io.In(in_load_) : load_.At(t_mid));
-    // The chiller cannot cool the tank below freezing margin: it stops at 275.15 K.
-    const double q = x[kChTank] > 275.15 ? cooling : 0.0;
-    ChillerStep(p_, x, load, q, flow, h);
-    const double cop = ChillerCop(p_, q, cond_.At(t_mid));
-    const double electric = q / cop, pump = PumpPower(p_, flow);
-    t[kElectricJ] += electric * h;
-    t[kPumpJ] += pump * h;
-    t[kMaxProcessK] = std::max(t[kMaxProcessK], x[kChProcess]);
-    if (x[kChProcess] > limit_K_) t[kAboveS] += h;
-    *io.Out(out_power_) = electric + pump;
-    *io.Out(out_process_) = x[kChProcess];
-    *io.Out(out_tank_) = x[kChTank];
-    *io.Out(out_cooling_) = q;
-    *io.Out(out_cop_) = cop;
+    RunPlantStep<ChillerBlockStep>(step_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<ChillerStepParams>>();
+    data->params = step_;
+    data->params.load = data->Upload(executor, step_.load);
+    data->params.condenser = data->Upload(executor, step_.condenser);
+    return data;
+  }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<ChillerBlockStep>(data, slots_, tick, state, binding);
   }
   void ApplyFault(const TickInfo&, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override {
@@ -129,6 +128,8 @@ class ChillerBlock final : public Block {
   bool load_port_;
   Signal load_, cond_;
   double setpoint0_, limit_K_, initial_K_;
+  ChillerStepParams step_;  ///< series viewed over the Signals above
+  PlantSlots slots_;
   int in_load_ = -1, out_power_ = -1, out_process_ = -1, out_tank_ = -1, out_cooling_ = -1,
       out_cop_ = -1;
   FieldId state_ = kInvalidField, pid_state_ = kInvalidField, totals_ = kInvalidField,

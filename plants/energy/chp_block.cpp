@@ -7,14 +7,12 @@
 
 #include "plants/energy/chp_math.h"
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 
 namespace ftwin::energy {
 namespace {
 
-// Four ROS2 sub-steps per 1 s tick keep the water temperature within 0.02 K of CVODE across
-// demand steps (bench/energy); one step is stable but lags by up to 0.2 K.
-constexpr int kChpSubsteps = 4;
-enum Totals { kElectricJ, kHeatJ, kFuelJ, kAuxJ, kStarts, kModeTimer, kPrevMode, kNumTotals };
+using enum ChpStep::Total;
 
 class MicroChpBlock final : public Block {
  public:
@@ -28,7 +26,15 @@ class MicroChpBlock final : public Block {
         water_in_(std::move(water_in)),
         room_(std::move(room)),
         engine0_K_(engine0_K),
-        cool_down_optional_(cool_down_optional) {}
+        cool_down_optional_(cool_down_optional) {
+    step_ = {p_,
+             demand_port_ ? 1 : 0,
+             cool_down_optional_ ? 1 : 0,
+             demand_.View(),
+             flow_.View(),
+             water_in_.View(),
+             room_.View()};
+  }
   std::string type_name() const override { return "micro_chp"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     if (demand_port_)
@@ -56,6 +62,14 @@ class MicroChpBlock final : public Block {
     d.AddKpi({.name = "fuel_kg", .unit = "kg"});
     d.AddKpi({.name = "starts", .unit = "1"});
     d.AddKpi({.name = "co2_kg", .unit = "kg", .doc = "fuel kWh x co2_kg_per_kWh_fuel"});
+    slots_.Reset(ChpStep::kNumIn, ChpStep::kNumOut);
+    if (demand_port_) slots_.SetInput(ChpStep::kDemand, in_demand_);
+    const int ports[] = {out_power_, out_electric_, out_heat_, out_fuel_,
+                         out_water_, out_engine_,   out_mode_};
+    for (int i = 0; i < 7; ++i) slots_.SetOutput(ChpStep::kPower + i, ports[i]);
+    slots_.SetField(ChpStep::kState, state_);
+    slots_.SetField(ChpStep::kTotals, totals_);
+    slots_.SetField(ChpStep::kTripped, tripped_);
   }
   void InitWorld(const TickInfo& tick, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -67,70 +81,21 @@ class MicroChpBlock final : public Block {
     *io.Out(out_water_) = water_in_.At(tick.time_s);
   }
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double h = tick.period_s, t_mid = tick.time_s + 0.5 * h;
-    double* x = io.Field(state_);
-    double* tot = io.Field(totals_);
-    const double demand = demand_port_ ? *io.In(in_demand_) : demand_.At(tick.time_s);
-    const double flow = std::max(0.0, flow_.At(t_mid));
-    const bool run = demand > 0.0 && *io.Field(tripped_) < 0.5 &&
-                     flow >= p_.min_water_flow_kg_per_s && x[kChpWater] < p_.water_max_K;
-    auto mode = static_cast<ChpMode>(static_cast<int>(tot[kPrevMode]));
-    const ChpMode before = mode;
-    switch (mode) {
-      case ChpMode::kOff:
-      case ChpMode::kStandby:
-        if (run) mode = ChpMode::kWarmUp;
-        break;
-      case ChpMode::kWarmUp:
-        if (!run)
-          mode = ChpMode::kStandby;
-        else if (tot[kModeTimer] >= p_.warmup_delay_s)
-          mode = ChpMode::kNormal;
-        break;
-      case ChpMode::kNormal:
-        if (!run) mode = ChpMode::kCoolDown;
-        break;
-      case ChpMode::kCoolDown:
-        if (run && cool_down_optional_)
-          mode = ChpMode::kWarmUp;
-        else if (tot[kModeTimer] >= p_.cooldown_delay_s)
-          mode = ChpMode::kStandby;
-        break;
-    }
-    if (mode != before) {
-      tot[kModeTimer] = 0.0;
-      if (mode == ChpMode::kWarmUp) tot[kStarts] += 1.0;
-    }
-    double p_el = 0.0, aux = 0.0, q_fuel = 0.0, q_gen = 0.0;
-    const double t_in_C = water_in_.At(t_mid) - 273.15;
-    if (mode == ChpMode::kNormal) {
-      p_el = std::clamp(demand, p_.p_min_W, p_.p_max_W);
-      const double eta_e = ChpPolynomial(p_.eta_e, p_el, flow, t_in_C);
-      const double eta_q = ChpPolynomial(p_.eta_q, p_el, flow, t_in_C);
-      q_fuel = p_el / eta_e;
-      q_gen = eta_q * q_fuel;
-    } else if (mode == ChpMode::kCoolDown) {
-      aux = p_.cooldown_W;
-    } else if (mode == ChpMode::kStandby || mode == ChpMode::kWarmUp) {
-      // Warm-up by time delay: no net output and (as documented) no fuel; stand-by power.
-      aux = p_.standby_W;
-    }
-    const double e_fuel = x[kChpFuelJ], e_water = x[kChpHeatToWaterJ];
-    ChpThermalStep(p_, x, q_gen, q_fuel, flow, water_in_.At(t_mid), room_.At(t_mid), h,
-                   kChpSubsteps);
-    tot[kModeTimer] += h;
-    tot[kPrevMode] = static_cast<double>(mode);
-    tot[kElectricJ] += p_el * h;
-    tot[kAuxJ] += aux * h;
-    tot[kFuelJ] += x[kChpFuelJ] - e_fuel;
-    tot[kHeatJ] += x[kChpHeatToWaterJ] - e_water;
-    *io.Out(out_power_) = aux - p_el;
-    *io.Out(out_electric_) = p_el;
-    *io.Out(out_heat_) = (x[kChpHeatToWaterJ] - e_water) / h;
-    *io.Out(out_fuel_) = q_fuel;
-    *io.Out(out_water_) = x[kChpWater];
-    *io.Out(out_engine_) = x[kChpEngine];
-    *io.Out(out_mode_) = static_cast<double>(mode);
+    RunPlantStep<ChpStep>(step_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<ChpStepParams>>();
+    data->params = step_;
+    data->params.demand = data->Upload(executor, step_.demand);
+    data->params.flow = data->Upload(executor, step_.flow);
+    data->params.water_in = data->Upload(executor, step_.water_in);
+    data->params.room = data->Upload(executor, step_.room);
+    return data;
+  }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<ChpStep>(data, slots_, tick, state, binding);
   }
   void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
                   bool active) const override {
@@ -157,6 +122,8 @@ class MicroChpBlock final : public Block {
   Signal demand_, flow_, water_in_, room_;
   double engine0_K_;
   bool cool_down_optional_;
+  ChpStepParams step_;  ///< series viewed over the Signals above
+  PlantSlots slots_;
   int in_demand_ = -1, out_power_ = -1, out_electric_ = -1, out_heat_ = -1, out_fuel_ = -1,
       out_water_ = -1, out_engine_ = -1, out_mode_ = -1;
   FieldId state_ = kInvalidField, totals_ = kInvalidField, tripped_ = kInvalidField;

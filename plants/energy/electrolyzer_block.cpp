@@ -5,6 +5,7 @@
 
 #include "plants/energy/electrolyzer_math.h"
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 
 namespace ftwin::energy {
 namespace {
@@ -18,7 +19,8 @@ class ElectrolyzerBlock final : public Block {
         rated_W_(rated_W),
         min_fraction_(min_fraction),
         ambient_K_(ambient_K),
-        tank0_bar_(tank0_bar) {}
+        tank0_bar_(tank0_bar),
+        step_{p, rated_W, min_fraction, ambient_K} {}
   std::string type_name() const override { return "pem_electrolyzer"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     in_request_ =
@@ -48,6 +50,14 @@ class ElectrolyzerBlock final : public Block {
               .doc = "stack + compressor electricity per kg H2"});
     d.AddKpi({.name = "electricity_kWh", .unit = "kWh"});
     d.AddKpi({.name = "final_tank_bar", .unit = "bar"});
+    using S = ElectrolyzerBlockStep;
+    slots_.Reset(S::kNumIn, S::kNumOut);
+    slots_.SetInput(S::kRequest, in_request_);
+    const int ports[] = {out_power_, out_h2_, out_current_, out_voltage_, out_tank_, out_temp_};
+    for (int i = 0; i < 6; ++i) slots_.SetOutput(S::kPower + i, ports[i]);
+    slots_.SetField(S::kState, state_);
+    slots_.SetField(S::kManual, manual_);
+    slots_.SetField(S::kSetpoint, setpoint_);
   }
   void InitWorld(const TickInfo&, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -57,22 +67,17 @@ class ElectrolyzerBlock final : public Block {
     *io.Out(out_temp_) = ambient_K_;
   }
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    double* x = io.Field(state_);
-    double request = *io.Field(manual_) > 0.5 ? *io.Field(setpoint_) : *io.In(in_request_);
-    request = std::clamp(request, 0.0, rated_W_);
-    if (request < min_fraction_ * rated_W_) request = 0.0;
-    if (TankPressureBar(p_, x[kElyTankMol]) >= p_.tank_max_bar) request = 0.0;  // tank full
-    const double current = ElectrolyzerCurrentForPower(p_, request, x[kElyTemp]);
-    const double e_stack = x[kElyStackJ], e_comp = x[kElyCompressorJ];
-    ElectrolyzerStep(p_, x, current, ambient_K_, tick.period_s);
-    if (x[kElyTankMol] < 0.0) x[kElyTankMol] = 0.0;
-    *io.Out(out_power_) = (x[kElyStackJ] - e_stack + x[kElyCompressorJ] - e_comp) / tick.period_s;
-    *io.Out(out_h2_) = ElectrolyzerH2Rate(p_, current) * kH2MolarMass;
-    *io.Out(out_current_) = current;
-    *io.Out(out_voltage_) =
-        current > 0.0 ? ElectrolyzerCellVoltage(p_, current / p_.area_m2, x[kElyTemp]) : 0.0;
-    *io.Out(out_tank_) = TankPressureBar(p_, x[kElyTankMol]);
-    *io.Out(out_temp_) = x[kElyTemp];
+    RunPlantStep<ElectrolyzerBlockStep>(step_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor&) const override {
+    auto data = std::make_unique<PlantDeviceData<ElectrolyzerStepParams>>();
+    data->params = step_;
+    return data;
+  }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<ElectrolyzerBlockStep>(data, slots_, tick, state, binding);
   }
   void ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> k) const override {
     const double* x = io.Field(state_);
@@ -87,6 +92,8 @@ class ElectrolyzerBlock final : public Block {
  private:
   ElectrolyzerParams p_;
   double rated_W_, min_fraction_, ambient_K_, tank0_bar_;
+  ElectrolyzerStepParams step_;
+  PlantSlots slots_;
   int in_request_ = -1, out_power_ = -1, out_h2_ = -1, out_current_ = -1, out_voltage_ = -1,
       out_tank_ = -1, out_temp_ = -1;
   FieldId state_ = kInvalidField, manual_ = kInvalidField, setpoint_ = kInvalidField;

@@ -89,12 +89,8 @@ bool TimeSeries::Load(ParamReader& params, const std::string& key,
   return true;
 }
 
-double TimeSeries::At(double t) const {
-  if (periodic_) {
-    const double span = time_.back() - time_.front();
-    t = time_.front() + std::fmod(std::fmod(t - time_.front(), span) + span, span);
-  }
-  return Interp(time_.data(), value_.data(), static_cast<int>(time_.size()), t);
+SeriesView TimeSeries::View() const {
+  return {time_.data(), value_.data(), static_cast<int>(time_.size()), periodic_ ? 1 : 0, 0.0};
 }
 
 double TimeSeries::min() const {

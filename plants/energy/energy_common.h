@@ -11,6 +11,7 @@
 #include "engine/block.h"
 #include "engine/params.h"
 #include "plants/energy/battery_math.h"
+#include "plants/energy/plant_world.h"
 
 namespace ftwin::energy {
 
@@ -22,8 +23,10 @@ class TimeSeries {
   /// column missing, non-numeric cell with its line, time not increasing) and returns false.
   bool Load(ParamReader& params, const std::string& key, const std::filesystem::path& file,
             const std::string& column, double scale, double offset, bool periodic);
-  double At(double t) const;
+  double At(double t) const { return View().At(t); }
   bool empty() const { return time_.empty(); }
+  /// The series as plant steps read it (over this object's arrays).
+  SeriesView View() const;
   double min() const;
   double max() const;
 
@@ -37,7 +40,12 @@ class TimeSeries {
 struct Signal {
   double constant = 0.0;
   TimeSeries series;
-  double At(double t) const { return series.empty() ? constant : series.At(t); }
+  double At(double t) const { return View().At(t); }
+  /// The signal as plant steps read it (the constant, or a view over the series' arrays).
+  SeriesView View() const {
+    if (series.empty()) return {nullptr, nullptr, 0, 0, constant};
+    return series.View();
+  }
 };
 bool ReadSignal(ParamReader& params, const std::string& key, double default_value,
                 const NumberRange& range, Signal* out);

@@ -6,30 +6,13 @@
 #include <cmath>
 
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 #include "plants/energy/swing_math.h"
 
 namespace ftwin::energy {
 namespace {
 
-enum Totals {
-  kConsumptionJ,
-  kGenerationJ,
-  kImportJ,
-  kExportJ,
-  kUnmetJ,
-  kCurtailedJ,
-  kGovernorJ,
-  kDampingJ,
-  kKineticJ,  // linearised rotor energy change
-  kRenewableJ,
-  kCostCurrency,
-  kCo2Kg,
-  kNadirHz,
-  kOutsideBandS,
-  kShedTimer,  // seconds above the restore frequency while shedding
-  kMaxHz,
-  kNumTotals
-};
+using enum SiteBusStep::Total;
 
 struct Stage {
   double below_Hz;
@@ -50,7 +33,35 @@ class SiteBus final : public Block {
     double over_start_Hz = 50.2, over_droop_per_Hz = 0.4;  // renewable P(f) curtailment
     bool islanded = false;
   };
-  SiteBus(std::string name, Config config) : Block(std::move(name)), c_(std::move(config)) {}
+  SiteBus(std::string name, Config config) : Block(std::move(name)), c_(std::move(config)) {
+    // MakeSiteBus admits at most kPlantMaxIn loads and kSiteMaxStages stages.
+    step_.num_loads = static_cast<int>(c_.loads.size());
+    for (size_t k = 0; k < c_.loads.size(); ++k) {
+      step_.renewable[k] = c_.renewable[k];
+      step_.controllable[k] = c_.controllable[k];
+      step_.sheddable[k] = c_.sheddable[k];
+    }
+    step_.import_limit_W = c_.import_limit_W;
+    step_.export_limit_W = c_.export_limit_W;
+    step_.price = c_.price.View();
+    step_.export_price = c_.export_price.View();
+    step_.co2 = c_.co2.View();
+    step_.peak_price = c_.peak_price;
+    step_.peak_from_h = c_.peak_from_h;
+    step_.peak_to_h = c_.peak_to_h;
+    step_.swing = c_.swing;
+    step_.nominal_Hz = c_.nominal_Hz;
+    step_.band_Hz = c_.band_Hz;
+    step_.restore_Hz = c_.restore_Hz;
+    step_.restore_delay_s = c_.restore_delay_s;
+    step_.num_stages = static_cast<int>(c_.stages.size());
+    for (size_t i = 0; i < c_.stages.size(); ++i) {
+      step_.stage_below_Hz[i] = c_.stages[i].below_Hz;
+      step_.stage_fraction[i] = c_.stages[i].fraction;
+    }
+    step_.over_start_Hz = c_.over_start_Hz;
+    step_.over_droop_per_Hz = c_.over_droop_per_Hz;
+  }
   std::string type_name() const override { return "site_bus"; }
 
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
@@ -99,6 +110,15 @@ class SiteBus final : public Block {
       if (n == "co2_kg") unit = "kg";
       d.AddKpi({.name = n, .unit = unit});
     }
+    slots_.Reset(static_cast<int>(in_.size()), SiteBusStep::kNumOut);
+    for (size_t k = 0; k < in_.size(); ++k) slots_.SetInput(static_cast<int>(k), in_[k]);
+    const int ports[] = {out_grid_,  out_freq_, out_net_,   out_net_unc_,
+                         out_unmet_, out_shed_, out_price_, out_co2_};
+    for (int i = 0; i < 8; ++i) slots_.SetOutput(SiteBusStep::kGrid + i, ports[i]);
+    slots_.SetField(SiteBusStep::kSwing, swing_);
+    slots_.SetField(SiteBusStep::kBreaker, breaker_);
+    slots_.SetField(SiteBusStep::kOutage, outage_);
+    slots_.SetField(SiteBusStep::kTotals, totals_);
   }
 
   void InitWorld(const TickInfo&, BlockIo& io) const override {
@@ -108,100 +128,21 @@ class SiteBus final : public Block {
     *io.Out(out_freq_) = c_.nominal_Hz;
   }
 
-  double Price(double time_s) const {
-    if (c_.peak_price >= 0.0) {
-      const double hour = std::fmod(time_s / 3600.0, 24.0);
-      if (hour >= c_.peak_from_h && hour < c_.peak_to_h) return c_.peak_price;
-    }
-    return c_.price.At(time_s);
-  }
-
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double h = tick.period_s;
-    double* t = io.Field(totals_);
-    double* x = io.Field(swing_);
-    const double shed = *io.Out(out_shed_);
-    // Over-frequency response of the renewable inverters (grid-code P(f) droop) on last tick's
-    // frequency: a fraction of their output is curtailed.
-    const double f_prev = *io.Out(out_freq_);
-    const double over_cut =
-        std::clamp((f_prev - c_.over_start_Hz) * c_.over_droop_per_Hz, 0.0, 1.0);
-    double total = 0.0, uncontrolled = 0.0, served = 0.0, consumption = 0.0, generation = 0.0,
-           renewable = 0.0, shed_W = 0.0, freq_curtailed = 0.0;
-    for (size_t k = 0; k < in_.size(); ++k) {
-      const double p = *io.In(in_[k]);
-      total += p;
-      if (!c_.controllable[k]) uncontrolled += p;
-      if (p >= 0.0) {
-        consumption += p;
-        const double cut = c_.sheddable[k] ? shed * p : 0.0;
-        shed_W += cut;
-        served += p - cut;
-      } else {
-        generation -= p;
-        const double cut = c_.renewable[k] ? over_cut * -p : 0.0;
-        served += p + cut;
-        freq_curtailed += cut;
-        if (c_.renewable[k]) renewable -= p;
-      }
-    }
-    const bool connected = *io.Field(breaker_) > 0.5 && *io.Field(outage_) < 0.5;
-    double grid = 0.0, unmet = shed_W, curtailed = freq_curtailed;
-    const double price = Price(tick.time_s), co2 = c_.co2.At(tick.time_s);
-    if (connected) {
-      grid = served;
-      if (grid > c_.import_limit_W) {
-        unmet += grid - c_.import_limit_W;
-        grid = c_.import_limit_W;
-      } else if (grid < -c_.export_limit_W) {
-        curtailed = -c_.export_limit_W - grid;
-        grid = -c_.export_limit_W;
-      }
-      // The grid holds the frequency: the island's state relaxes to nominal.
-      x[kSwingDw] = 0.0;
-      x[kSwingPgov] = 0.0;
-    } else {
-      const double e_kin0 = x[kSwingEkin], e_damp0 = x[kSwingEdamp], e_gov0 = x[kSwingEgov];
-      SwingStep(c_.swing, x, -served, h);
-      t[kKineticJ] += x[kSwingEkin] - e_kin0;
-      t[kDampingJ] += x[kSwingEdamp] - e_damp0;
-      t[kGovernorJ] += x[kSwingEgov] - e_gov0;
-    }
-    const double f = c_.nominal_Hz * (1.0 + x[kSwingDw]);
-    // Under-frequency load shedding: the deepest stage reached sets the shed fraction (latched
-    // until the frequency stays above restore_Hz for restore_delay_s).
-    double next_shed = shed;
-    for (const Stage& s : c_.stages)
-      if (f < s.below_Hz) next_shed = std::max(next_shed, s.fraction);
-    if (next_shed > 0.0 && f >= c_.restore_Hz) {
-      t[kShedTimer] += h;
-      if (t[kShedTimer] >= c_.restore_delay_s) next_shed = 0.0;
-    } else {
-      t[kShedTimer] = 0.0;
-    }
-    if (next_shed == 0.0) t[kShedTimer] = 0.0;
-    t[kConsumptionJ] += consumption * h;
-    t[kGenerationJ] += generation * h;
-    t[kImportJ] += std::max(grid, 0.0) * h;
-    t[kExportJ] += std::max(-grid, 0.0) * h;
-    t[kUnmetJ] += unmet * h;
-    t[kCurtailedJ] += curtailed * h;
-    t[kRenewableJ] += renewable * h;
-    const double export_price = c_.export_price.At(tick.time_s);
-    t[kCostCurrency] +=
-        (std::max(grid, 0.0) * price - std::max(-grid, 0.0) * export_price) * h / 3.6e6;
-    t[kCo2Kg] += std::max(grid, 0.0) * co2 * h / 3.6e6;
-    t[kNadirHz] = std::min(t[kNadirHz], f);
-    t[kMaxHz] = std::max(t[kMaxHz], f);
-    if (std::fabs(f - c_.nominal_Hz) > c_.band_Hz) t[kOutsideBandS] += h;
-    *io.Out(out_grid_) = grid;
-    *io.Out(out_freq_) = f;
-    *io.Out(out_net_) = total;
-    *io.Out(out_net_unc_) = uncontrolled;
-    *io.Out(out_unmet_) = unmet;
-    *io.Out(out_shed_) = next_shed;
-    *io.Out(out_price_) = price;
-    *io.Out(out_co2_) = co2;
+    RunPlantStep<SiteBusStep>(step_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<SiteBusParams>>();
+    data->params = step_;
+    data->params.price = data->Upload(executor, step_.price);
+    data->params.export_price = data->Upload(executor, step_.export_price);
+    data->params.co2 = data->Upload(executor, step_.co2);
+    return data;
+  }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<SiteBusStep>(data, slots_, tick, state, binding);
   }
 
   void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
@@ -236,6 +177,8 @@ class SiteBus final : public Block {
   }
 
   Config c_;
+  SiteBusParams step_;  ///< series viewed over the Signals of c_
+  PlantSlots slots_;
   std::vector<int> in_;
   int out_grid_ = -1, out_freq_ = -1, out_net_ = -1, out_net_unc_ = -1, out_unmet_ = -1,
       out_shed_ = -1, out_price_ = -1, out_co2_ = -1;
@@ -269,6 +212,11 @@ std::vector<std::string> NameList(ParamReader& params, const std::string& key, b
 std::unique_ptr<Block> MakeSiteBus(const std::string& name, ParamReader& params) {
   SiteBus::Config c;
   c.loads = NameList(params, "loads", true);
+  if (c.loads.size() > static_cast<size_t>(kPlantMaxIn)) {
+    params.Error("loads", std::to_string(c.loads.size()) + " names",
+                 "expected at most " + std::to_string(kPlantMaxIn) + " loads");
+    c.loads.resize(static_cast<size_t>(kPlantMaxIn));
+  }
   auto flags = [&](const std::string& key) {
     std::vector<uint8_t> f(c.loads.size(), 0);
     for (const std::string& n : NameList(params, key, false)) {
@@ -328,8 +276,11 @@ std::unique_ptr<Block> MakeSiteBus(const std::string& name, ParamReader& params)
     stage.Finish();
     c.stages.push_back(s);
   }
+  if (c.stages.size() > static_cast<size_t>(kSiteMaxStages))
+    prot.Error("shed_stages", std::to_string(c.stages.size()) + " stages",
+               "expected at most " + std::to_string(kSiteMaxStages) + " stages");
   prot.Finish();
-  if (c.loads.empty()) return nullptr;
+  if (c.loads.empty() || c.stages.size() > static_cast<size_t>(kSiteMaxStages)) return nullptr;
   return std::make_unique<SiteBus>(name, std::move(c));
 }
 

@@ -5,16 +5,20 @@
 #include <cmath>
 
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 
 namespace ftwin::energy {
 namespace {
 
-/// Shared shape: a signal-driven power with an inverter that can trip and a total.
+/// Shared shape: a signal-driven power with an inverter that can trip and a total; the
+/// formulas are the steps of plant_world.h (PvStep, WindStep, LoadStep).
+template <class Step>
 class ProfileBlock : public Block {
  public:
-  explicit ProfileBlock(std::string name) : Block(std::move(name)) {}
+  using Params = typename Step::Params;
+  ProfileBlock(std::string name, Params params) : Block(std::move(name)), params_(params) {}
   void DeclareCommon(BlockDeclaration& d, bool inverter) {
-    out_power_ =
+    const int out_power =
         d.AddOutput({.name = "power_W",
                      .unit = "W",
                      .doc = "power drawn from the site bus (+ consumption, - generation)"});
@@ -23,11 +27,18 @@ class ProfileBlock : public Block {
     tripped_ = d.AddState({.name = "tripped", .unit = "1", .kind = FieldKind::kDiscrete});
     if (inverter) d.AddFault({.name = "inverter_trip", .doc = "the inverter trips: no output"});
     d.AddKpi({.name = "energy_kWh", .unit = "kWh", .doc = "∫ power_W dt (negative = generated)"});
+    slots_.Reset(0, kProfileOutSlots);
+    slots_.SetOutput(kProfilePower, out_power);
+    slots_.SetField(kProfileEnergy, energy_);
+    slots_.SetField(kProfileTripped, tripped_);
   }
-  void Emit(const TickInfo& tick, BlockIo& io, double power_W) const {
-    if (*io.Field(tripped_) > 0.5) power_W = 0.0;
-    *io.Out(out_power_) = power_W;
-    *io.Field(energy_) += power_W * tick.period_s;
+  void Update(const TickInfo& tick, BlockIo& io) const override {
+    RunPlantStep<Step>(params_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<Step>(data, slots_, tick, state, binding);
   }
   void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
                   bool active) const override {
@@ -38,57 +49,55 @@ class ProfileBlock : public Block {
   }
 
  protected:
-  int out_power_ = -1;
+  Params params_;  ///< series and tables viewed over this block's host arrays
+  PlantSlots slots_;
   FieldId energy_ = kInvalidField, tripped_ = kInvalidField;
 };
 
-class PvBlock final : public ProfileBlock {
+class PvBlock final : public ProfileBlock<PvStep> {
  public:
   PvBlock(std::string name, double peak_W, double gamma, double inv_eta, double inv_max_W,
           Signal irradiance, Signal cell_temp)
-      : ProfileBlock(std::move(name)),
-        peak_W_(peak_W),
-        gamma_(gamma),
-        eta_(inv_eta),
-        inv_max_W_(inv_max_W),
+      : ProfileBlock(std::move(name), {}),
         irradiance_(std::move(irradiance)),
-        temp_(std::move(cell_temp)) {}
+        temp_(std::move(cell_temp)) {
+    params_ = {peak_W, gamma, inv_eta, inv_max_W, irradiance_.View(), temp_.View()};
+  }
   std::string type_name() const override { return "pv"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     DeclareCommon(d, true);
-    out_dc_ = d.AddOutput({.name = "dc_W", .unit = "W", .doc = "array DC power"});
+    slots_.SetOutput(kPvDc, d.AddOutput({.name = "dc_W", .unit = "W", .doc = "array DC power"}));
   }
-  void Update(const TickInfo& tick, BlockIo& io) const override {
-    // Mid-step sample of the series (the power is held over the step).
-    const double t = tick.time_s + 0.5 * tick.period_s;
-    const double g = std::max(0.0, irradiance_.At(t));
-    // P_dc = P_stc G/1000 (1 + γ (T_cell - 25 °C))
-    const double dc = std::max(0.0, peak_W_ * g / 1000.0 * (1.0 + gamma_ * (temp_.At(t) - 298.15)));
-    *io.Out(out_dc_) = dc;
-    Emit(tick, io, -std::min(dc * eta_, inv_max_W_));
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<PvParams>>();
+    data->params = params_;
+    data->params.irradiance = data->Upload(executor, params_.irradiance);
+    data->params.cell_temp = data->Upload(executor, params_.cell_temp);
+    return data;
   }
 
  private:
-  double peak_W_, gamma_, eta_, inv_max_W_;
   Signal irradiance_, temp_;
-  int out_dc_ = -1;
 };
 
-class WindBlock final : public ProfileBlock {
+class WindBlock final : public ProfileBlock<WindStep> {
  public:
   WindBlock(std::string name, std::vector<double> v, std::vector<double> p, Signal speed)
-      : ProfileBlock(std::move(name)),
+      : ProfileBlock(std::move(name), {}),
         v_(std::move(v)),
         p_(std::move(p)),
-        speed_(std::move(speed)) {}
+        speed_(std::move(speed)) {
+    params_ = {{v_.data(), p_.data(), static_cast<int>(v_.size())}, speed_.View()};
+  }
   std::string type_name() const override { return "wind_turbine"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override { DeclareCommon(d, true); }
-  void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double v = speed_.At(tick.time_s + 0.5 * tick.period_s);
-    const double cut_out = v_.back();
-    const double p =
-        v >= cut_out ? 0.0 : Interp(v_.data(), p_.data(), static_cast<int>(v_.size()), v);
-    Emit(tick, io, -p);
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<WindParams>>();
+    data->params = params_;
+    data->params.curve.x = data->Upload(executor, v_.data(), params_.curve.n);
+    data->params.curve.y = data->Upload(executor, p_.data(), params_.curve.n);
+    data->params.speed = data->Upload(executor, params_.speed);
+    return data;
   }
 
  private:
@@ -96,14 +105,18 @@ class WindBlock final : public ProfileBlock {
   Signal speed_;
 };
 
-class LoadBlock final : public ProfileBlock {
+class LoadBlock final : public ProfileBlock<LoadStep> {
  public:
   LoadBlock(std::string name, Signal power)
-      : ProfileBlock(std::move(name)), power_(std::move(power)) {}
+      : ProfileBlock(std::move(name), {}), power_(std::move(power)) {
+    params_ = {power_.View()};
+  }
   std::string type_name() const override { return "load_profile"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override { DeclareCommon(d, false); }
-  void Update(const TickInfo& tick, BlockIo& io) const override {
-    Emit(tick, io, power_.At(tick.time_s + 0.5 * tick.period_s));
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override {
+    auto data = std::make_unique<PlantDeviceData<LoadParams>>();
+    data->params.power = data->Upload(executor, params_.power);
+    return data;
   }
 
  private:

@@ -5,13 +5,14 @@
 #include <cmath>
 
 #include "plants/energy/energy_common.h"
+#include "plants/energy/plant_slots.h"
 #include "plants/energy/turbine_math.h"
 
 namespace ftwin::energy {
 namespace {
 
-enum Mode { kOffMode = 0, kStarting = 1, kOnline = 2, kTripped = 3 };
-enum Totals { kModeF, kTimerS, kPrefPu, kStartsN, kTripsN, kElectricJ, kAuxJ, kNumTotals };
+using enum TurbineBlockStep::Mode;
+using enum TurbineBlockStep::Total;
 
 class TurbineBlock final : public Block {
  public:
@@ -28,7 +29,9 @@ class TurbineBlock final : public Block {
         initial_pu_(initial_pu),
         freq_input_(freq_input),
         nominal_Hz_(nominal_Hz),
-        substeps_(substeps) {}
+        substeps_(substeps) {
+    step_ = {p_, min_load_, ramp_, start_s_, aux_W_, freq_input_ ? 1 : 0, nominal_Hz_, substeps_};
+  }
   std::string type_name() const override { return "gas_turbine"; }
   void Declare(const DeclareContext&, BlockDeclaration& d) override {
     in_request_ = d.AddInput(
@@ -63,6 +66,15 @@ class TurbineBlock final : public Block {
     d.AddKpi({.name = "starts", .unit = "1"});
     d.AddKpi({.name = "trips", .unit = "1"});
     d.AddKpi({.name = "co2_kg", .unit = "kg", .doc = "fuel kWh x co2_kg_per_kWh_fuel"});
+    using S = TurbineBlockStep;
+    slots_.Reset(S::kNumIn, S::kNumOut);
+    slots_.SetInput(S::kRequest, in_request_);
+    if (freq_input_) slots_.SetInput(S::kFrequency, in_freq_);
+    const int ports[] = {out_power_, out_gt_, out_st_, out_fuel_, out_exh_, out_mode_};
+    for (int i = 0; i < 6; ++i) slots_.SetOutput(S::kPower + i, ports[i]);
+    slots_.SetField(S::kState, state_);
+    slots_.SetField(S::kTotals, totals_);
+    slots_.SetField(S::kOn, command_on_);
   }
   void InitWorld(const TickInfo&, BlockIo& io) const override {
     double* x = io.Field(state_);
@@ -81,59 +93,17 @@ class TurbineBlock final : public Block {
     *io.Out(out_mode_) = t[kModeF];
   }
   void Update(const TickInfo& tick, BlockIo& io) const override {
-    const double h = tick.period_s;
-    double* x = io.Field(state_);
-    double* t = io.Field(totals_);
-    const bool want_on = *io.Field(command_on_) > 0.5;
-    int mode = static_cast<int>(t[kModeF]);
-    const double request_pu = std::clamp(*io.In(in_request_) / p_.rated_W, 0.0, 1.0);
-    switch (mode) {
-      case kOffMode:
-        if (want_on) {
-          mode = kStarting;
-          t[kTimerS] = 0.0;
-          t[kStartsN] += 1.0;
-        }
-        break;
-      case kStarting:
-        if (!want_on)
-          mode = kOffMode;
-        else if (t[kTimerS] >= start_s_) {
-          mode = kOnline;
-          t[kPrefPu] = 0.0;
-        }
-        break;
-      case kOnline:
-        if (!want_on) mode = kOffMode;
-        break;
-      case kTripped:
-        break;  // cleared by the fault's end
-    }
-    // Load reference: ramp-limited towards the request, at least the minimum load while online.
-    double target = mode == kOnline ? std::max(request_pu, min_load_) : 0.0;
-    const double step = ramp_ * h;
-    t[kPrefPu] = std::clamp(target, t[kPrefPu] - step, t[kPrefPu] + step);
-    if (mode != kOnline) t[kPrefPu] = 0.0;
-    const double speed = freq_input_ ? *io.In(in_freq_) / nominal_Hz_ : 1.0;
-    // Starting: the unit runs up at no-load fuel (P_ref = 0 → V_ce = 0, F_d = K6); off/tripped: no
-    // fuel.
-    const bool fuel_on = mode == kOnline || mode == kStarting;
-    const double fuel0 = x[kGtFuelJ], shaft0 = x[kGtShaftJ], steam0 = x[kGtSteamJ];
-    TurbineStep(p_, x, t[kPrefPu], speed, fuel_on, h, substeps_);
-    t[kTimerS] += h;
-    t[kModeF] = mode;
-    // Shaft power only reaches the bus when synchronised; while starting it spins the rotor up.
-    const double gt_W = mode == kOnline ? std::max(0.0, (x[kGtShaftJ] - shaft0) / h) : 0.0;
-    const double st_W = std::max(0.0, (x[kGtSteamJ] - steam0) / h);
-    const double aux = mode == kStarting ? aux_W_ : 0.0;
-    t[kElectricJ] += (gt_W + st_W) * h;
-    t[kAuxJ] += aux * h;
-    *io.Out(out_power_) = aux - gt_W - st_W;
-    *io.Out(out_gt_) = gt_W;
-    *io.Out(out_st_) = st_W;
-    *io.Out(out_fuel_) = (x[kGtFuelJ] - fuel0) / h;
-    *io.Out(out_exh_) = x[kGtThermo];
-    *io.Out(out_mode_) = mode;
+    RunPlantStep<TurbineBlockStep>(step_, slots_, tick, io);
+  }
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor&) const override {
+    auto data = std::make_unique<PlantDeviceData<TurbineStepParams>>();
+    data->params = step_;
+    return data;
+  }
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override {
+    RunPlantOnDevice<TurbineBlockStep>(data, slots_, tick, state, binding);
   }
   void ApplyFault(const TickInfo&, BlockIo& io, int, std::span<const double>,
                   bool active) const override {
@@ -165,6 +135,8 @@ class TurbineBlock final : public Block {
   bool freq_input_;
   double nominal_Hz_;
   int substeps_;
+  TurbineStepParams step_;
+  PlantSlots slots_;
   double co2_ = 0.202;
   int in_request_ = -1, in_freq_ = -1, out_power_ = -1, out_gt_ = -1, out_st_ = -1, out_fuel_ = -1,
       out_exh_ = -1, out_mode_ = -1;

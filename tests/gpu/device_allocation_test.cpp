@@ -31,5 +31,25 @@ TEST_CASE("Stepping building.yaml on the emulated device allocates nothing per t
   CHECK(testing::CountAllocations([&] { simulator.Step(1); }) > 0);
 }
 
+TEST_CASE("Stepping the energy site on the emulated device and the CPU allocates nothing",
+          "[simulator]") {
+  BlockRegistry registry;
+  RegisterEngineBlocks(registry);
+  RegisterPlantBlocks(registry);
+  RunOverrides overrides;
+  overrides.num_worlds = 8;
+  const LoadedScenario scenario =
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/energy/site.yaml", registry, overrides);
+  Simulator simulator(scenario.model, nullptr, {SimDevice::kEmulated});
+  REQUIRE(simulator.on_device());
+  simulator.Step(10);
+  // 2000 ticks (the site's faults lie days later): every energy-plant kernel, no allocation.
+  CHECK(testing::CountAllocations([&] { simulator.Step(2000); }) == 0);
+  // The CPU driver of the same steps allocates nothing either.
+  Simulator cpu(scenario.model);
+  cpu.Step(10);
+  CHECK(testing::CountAllocations([&] { cpu.Step(2000); }) == 0);
+}
+
 }  // namespace
 }  // namespace ftwin

@@ -126,20 +126,26 @@ TEST_CASE("The emulated executor is a host-memory device", "[gpu_runtime]") {
 TEST_CASE("The device path is refused with a reason for models it cannot run", "[gpu_runtime]") {
   const auto building = BuildingModel(2);
   CHECK(Simulator::DevicePathUnsupported(*building).empty());
-  // A load profile (an energy block) has no device update yet: the reason names it.
+  // A ray-casting range sensor has no device update: the reason names it.
   const std::string text = R"(ftwin: 1
 name: mixed
 run: {dt: 1s, duration: 1min}
 blocks:
   - {name: src, type: signal_source, shape: constant, value: 1.0}
-  - {name: office, type: load_profile, power_W: 1000.0}
+  - name: scanner
+    type: range_sensor
+    pattern: planar
+    beams: 3
+    range_max: 30
+    scene:
+      - {type: plane, normal: [1, 0, 0], offset: 3}
 )";
   const auto mixed = ModelFromText(text, 1);
-  CHECK_THAT(Simulator::DevicePathUnsupported(*mixed), Catch::Contains("'office'"));
+  CHECK_THAT(Simulator::DevicePathUnsupported(*mixed), Catch::Contains("'scanner'"));
   Simulator refused(mixed, nullptr, {SimDevice::kEmulated});
   CHECK_FALSE(refused.on_device());
   CHECK_THAT(refused.device_message(),
-             Catch::Contains("emulated device not used: block 'office' (load_profile)"));
+             Catch::Contains("emulated device not used: block 'scanner' (range_sensor)"));
   Simulator cuda(building, nullptr, {SimDevice::kCuda});
   std::string why;
   if (gpu::Executor::CreateCuda(&why) == nullptr) {
