@@ -79,7 +79,12 @@ static_assert(Same(RobotCellBlock::kRobotSlots, kCellRobotSlots) &&
 static_assert(Same(RobotCellBlock::kStateSlots, kCellStateSlots) &&
               Same(RobotCellBlock::kWeldOk, kCellWeldOk));
 static_assert(Same(RobotCellBlock::kExternal, kCellExternal) &&
-              Same(RobotCellBlock::kWaitZone, kCellWaitZone));
+              Same(RobotCellBlock::kWaitZone, kCellWaitZone) &&
+              Same(RobotCellBlock::kGripping, kCellGripping) &&
+              Same(RobotCellBlock::kWaitPart, kCellWaitPart));
+static_assert(Same(RobotCellBlock::kHolding, kCellHolding) &&
+              Same(RobotCellBlock::kFailedPicks, kCellFailedPicks) &&
+              Same(RobotCellBlock::kPartsPlaced, kCellPartsPlaced));
 static_assert(Same(RobotCellBlock::kCellSlots, kCellFloatSlots) &&
               Same(RobotCellBlock::kStopElapsed, kCellStopElapsed) &&
               Same(RobotCellBlock::kEnergyJ_, kCellTotalEnergyJ));
@@ -111,11 +116,14 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
     CellRobotParams& out = p.robots[r];
     if (robot.spots.size() > static_cast<size_t>(kCellMaxSpots) ||
         robot.waypoints.size() > static_cast<size_t>(kCellMaxWaypoints) ||
-        robot.spot_tcp.size() > static_cast<size_t>(kCellMaxSpots) ||
+        robot.spot_tcp.size() > static_cast<size_t>(kCellMaxSpots) + 1 ||
         robot.program.size() > static_cast<size_t>(kCellMaxSteps))
       throw std::invalid_argument("robot_cell '" + this->name() + "', robot '" + robot.name +
                                   "': more than " + std::to_string(kCellMaxSpots) + " weld spots");
     out.arm = robot.arm;
+    out.arm_loaded = robot.arm_loaded;
+    out.assembly = robot.assembly ? 1 : 0;
+    out.part_mass_kg = robot.part_mass_kg;
     out.base = robot.base;
     out.gravity_base = robot.base.R.transpose() * kGravity;
     out.home = robot.home;
@@ -136,6 +144,7 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
       out.program_weld[k] = robot.program_weld[k];
       out.program_zone[k] = robot.program_zone[k];
       out.program_spot[k] = robot.program_spot[k];
+      out.program_grip[k] = robot.program_grip[k];
     }
   }
   p.interlocks = c.interlocks ? 1 : 0;
@@ -175,6 +184,9 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
   p.agv_parts_per_trip = c.agv_parts_per_trip;
   p.buffer_capacity = c.buffer_capacity;
   p.collision_check_ticks = c.collision_check_ticks;
+  p.grip_time_s = c.grip_time_s;
+  p.grip_tolerance_m = c.grip_tolerance_m;
+  p.assembly_robots = c.assembly_robots;
 }
 
 RobotCellBlock::~RobotCellBlock() = default;
@@ -211,6 +223,8 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
   c.collision_stop = params.Bool("collision_stop", false);
   c.collision_check_ticks =
       static_cast<int>(params.Integer("collision_check_ticks", 10, 1, 100000));
+  c.grip_time_s = NsToSeconds(params.DurationNs("grip_time", 500'000'000, 1));
+  c.grip_tolerance_m = params.Number("grip_tolerance_m", 2e-3, NumberRange::Positive("m"));
   ParamReader safety = params.Child("safety");
   c.slow_distance_m = safety.Number("slow_distance_m", 3.0, NumberRange::Positive("m"));
   c.stop_distance_m = safety.Number("stop_distance_m", 1.5, NumberRange::Positive("m"));
@@ -266,6 +280,11 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
   for (ParamReader& entry : robots) {
     Robot robot;
     robot.name = entry.RequiredString("name");
+    robot.assembly = entry.Choice("role", "weld", {"weld", "assembly"}) == "assembly";
+    robot.part_mass_kg = entry.Number("part_mass_kg", 0.0, NumberRange::NonNegative("kg"));
+    if (robot.part_mass_kg > 0 && !robot.assembly)
+      entry.Error("part_mass_kg", std::to_string(robot.part_mass_kg),
+                  "expected only on a robot with role: assembly");
     const std::filesystem::path urdf = entry.ExistingFile("urdf");
     UrdfImportOptions options;
     options.allow_missing_meshes = entry.Bool("allow_missing_meshes", true);
@@ -335,6 +354,24 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     const double tool_inertia =
         tool.Number("inertia_kg_m2", preset_inertia, NumberRange::NonNegative("kg m^2"));
     tool.Finish();
+    // Assembly robots pick from the part buffer at `pick` (cell frame; approach from above by
+    // default) and place at their spots.
+    Spot pick;
+    pick.direction = -Eigen::Vector3d::UnitZ();
+    std::vector<ParamReader> pick_reader;  // kept for errors found by the IK below
+    if (robot.assembly) {
+      pick_reader.push_back(entry.Child("pick", true));
+      ParamReader& reader = pick_reader.back();
+      pick.position = Vec3(reader.NumberList("position_m", NumberRange::Any("m"), 3, 3),
+                           Eigen::Vector3d::Zero());
+      pick.direction = Vec3(reader.NumberList("direction", NumberRange::Any("1"), 3, 3, false),
+                            -Eigen::Vector3d::UnitZ());
+      if (!(pick.direction.norm() > 0))
+        reader.Error("direction", "0 0 0", "expected a non-zero approach direction");
+      reader.Finish();
+    } else if (entry.Has("pick")) {
+      entry.Error("pick", "", "expected only on a robot with role: assembly");
+    }
     std::vector<ParamReader> spots = entry.ChildList("spots");
     if (spots.size() > static_cast<size_t>(kCellMaxSpots))
       entry.Error("spots", std::to_string(spots.size()) + " spots",
@@ -391,14 +428,21 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
         entry.Error("home_rad", std::to_string(home[static_cast<size_t>(i)]),
                     "expected joint " + std::to_string(i + 1) + " within its URDF limits");
     }
-    // Weld program: IK for every approach and spot pose, seeded along the path.
+    // The arm carrying a part: the part is a point mass at the TCP.
+    robot.arm_loaded = robot.arm;
+    if (robot.part_mass_kg > 0)
+      AddArmPayload(&robot.arm_loaded, robot.arm.tool_body, robot.part_mass_kg, robot.arm.tool.p,
+                    Eigen::Matrix3d::Zero());
+    // Program: IK for every approach and spot pose, seeded along the path. A weld robot goes
+    // approach, spot (weld), approach per spot; an assembly robot goes pick approach, pick
+    // (close gripper), pick approach, place approach, place (open gripper), place approach.
     robot.waypoints.push_back(robot.home);
     const ArmPose to_base = robot.base.Inverse();
     ArmVector seed = robot.home;
     ArmIkOptions ik;
     ik.max_iterations = 1000;
-    for (size_t k = 0; k < robot.spots.size(); ++k) {
-      const Spot& spot = robot.spots[k];
+    // Appends the approach and target waypoints of a pose; false (reported) when unreachable.
+    auto add_pose = [&](const Spot& spot, ParamReader& reader, ArmPose* target_base) {
       ArmPose target;
       target.R = SpotOrientation(spot.direction);
       target.p = spot.position;
@@ -413,30 +457,60 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
           ArmInverseKinematics(robot.arm, spot_base, robot.home, &q_spot, ik);
       if (!first.converged || !second.converged) {
         const ArmIkResult& bad = first.converged ? second : first;
-        spots[k].Error("position_m",
-                       std::to_string(spot.position.x()) + " " + std::to_string(spot.position.y()) +
-                           " " + std::to_string(spot.position.z()),
-                       "expected a pose the robot can reach (IK residual " +
-                           std::to_string(bad.position_error_m) + " m, " +
-                           std::to_string(bad.orientation_error_rad) + " rad)");
-        continue;
+        reader.Error("position_m",
+                     std::to_string(spot.position.x()) + " " + std::to_string(spot.position.y()) +
+                         " " + std::to_string(spot.position.z()),
+                     "expected a pose the robot can reach (IK residual " +
+                         std::to_string(bad.position_error_m) + " m, " +
+                         std::to_string(bad.orientation_error_rad) + " rad)");
+        return false;
       }
       robot.waypoints.push_back(q_approach);
       robot.waypoints.push_back(q_spot);
-      robot.spot_tcp.push_back(spot_base);
-      const int a = static_cast<int>(robot.waypoints.size()) - 2;
-      for (int step = 0; step < 3; ++step) {
-        robot.program.push_back(step == 1 ? a + 1 : a);
-        robot.program_weld.push_back(step == 1 ? 1 : 0);
-        robot.program_zone.push_back(spot.zone);
-        robot.program_spot.push_back(static_cast<int>(k));
-      }
+      *target_base = spot_base;
       seed = q_approach;
+      return true;
+    };
+    auto add_step = [&](int waypoint, int weld, int grip, int zone, int spot) {
+      robot.program.push_back(waypoint);
+      robot.program_weld.push_back(weld);
+      robot.program_grip.push_back(grip);
+      robot.program_zone.push_back(zone);
+      robot.program_spot.push_back(spot);
+    };
+    int pick_approach = -1;
+    if (robot.assembly) {
+      ArmPose pick_base;
+      if (add_pose(pick, pick_reader.back(), &pick_base)) {
+        pick_approach = static_cast<int>(robot.waypoints.size()) - 2;
+        robot.spot_tcp.resize(robot.spots.size() + 1);
+        robot.spot_tcp.back() = pick_base;
+      }
     }
-    robot.program.push_back(0);
-    robot.program_weld.push_back(0);
-    robot.program_zone.push_back(-1);
-    robot.program_spot.push_back(-1);
+    for (size_t k = 0; k < robot.spots.size(); ++k) {
+      const Spot& spot = robot.spots[k];
+      ArmPose spot_base;
+      if (!add_pose(spot, spots[k], &spot_base)) continue;
+      if (robot.spot_tcp.size() <= k) robot.spot_tcp.resize(k + 1);
+      robot.spot_tcp[k] = spot_base;
+      const int a = static_cast<int>(robot.waypoints.size()) - 2;
+      const int spot_index = static_cast<int>(k);
+      if (robot.assembly) {
+        const int pick_index = static_cast<int>(robot.spots.size());
+        add_step(pick_approach, 0, 0, -1, pick_index);
+        add_step(pick_approach + 1, 0, 1, -1, pick_index);
+        add_step(pick_approach, 0, 0, -1, pick_index);
+        add_step(a, 0, 0, spot.zone, spot_index);
+        add_step(a + 1, 0, 2, spot.zone, spot_index);
+        add_step(a, 0, 0, spot.zone, spot_index);
+      } else {
+        add_step(a, 0, 0, spot.zone, spot_index);
+        add_step(a + 1, 1, 0, spot.zone, spot_index);
+        add_step(a, 0, 0, spot.zone, spot_index);
+      }
+    }
+    add_step(0, 0, 0, -1, -1);
+    if (robot.assembly) ++c.assembly_robots;
     c.robots.push_back(std::move(robot));
   }
   if (robots.empty()) params.Error("robots", "", "expected at least one robot");
@@ -500,7 +574,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                        .unit = "1",
                                        .kind = FieldKind::kDiscrete,
                                        .doc = "per robot: step, phase, zone held, segment zone, "
-                                              "faulted, program, weld ok"});
+                                              "faulted, program, weld/grip ok, holding a part"});
   cell_ = declaration.AddState({.name = "cell",
                                 .shape = {kCellSlots},
                                 .unit = "1",
@@ -633,7 +707,19 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                       .doc = "parts the AGV delivered"});
   declaration.AddKpi({.name = "starved_s",
                       .unit = "s",
-                      .doc = "time a clamped body waited for a part (empty buffer)"});
+                      .doc = "time a clamped body or an assembly robot waited for a part "
+                             "(empty buffer)"});
+  declaration.AddKpi({.name = "parts_placed",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "parts an assembly robot placed within grip_tolerance_m"});
+  declaration.AddKpi({.name = "assembly_quality_rate",
+                      .unit = "1",
+                      .doc = "share of programmed placements made within tolerance"});
+  declaration.AddKpi({.name = "failed_picks",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "picks outside grip_tolerance_m (the part stayed in the buffer)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -724,6 +810,14 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
     ArmVector applied = scratch.drive[r];
     for (int i = 0; i < robot.arm.dof; ++i)
       applied(i) -= ArmFriction(robot.arm, i, w.qd[robot.dof_offset + i]);
+    if (w.robot_state[r * kCellStateSlots + kCellHolding] == 1 && robot.part_mass_kg > 0) {
+      // The multibody's links do not include the part: its weight acts through the tool
+      // Jacobian (a point mass; its inertia is left out on this path).
+      ArmVector q = ArmVector::Zero();
+      for (int i = 0; i < robot.arm.dof; ++i) q(i) = w.q[robot.dof_offset + i];
+      const ArmJacobian J = ArmToolJacobian(robot.arm, q);
+      applied += J.topRows<3>().transpose() * (robot.part_mass_kg * robot.gravity_base);
+    }
     aux->world.SetJointTorques(r, applied);
   }
   aux->world.Step(dt);
@@ -793,8 +887,10 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
           const Robot& robot = config_.robots[r];
           if (counts[kStationPhase] == kProcessing && st[kPhase] == kDone) continue;
           for (size_t k = counts[kStationPhase] == kProcessing ? static_cast<size_t>(st[kStep]) : 0;
-               k < robot.program_weld.size(); ++k)
+               k < robot.program_weld.size(); ++k) {
             counts[kMissedWelds] += robot.program_weld[k];
+            counts[kPartsMissed] += robot.program_grip[k] == 2 ? 1 : 0;
+          }
         }
         counts[kStationPhase] = kUnclamping;
         cell[kStationTimer] = 0.0;
@@ -809,6 +905,12 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
           st[kZoneHeld] = -1;
           st[kSegmentZone] = -1;
           st[kStep] = static_cast<int64_t>(robot.program.size()) - 1;
+          // A part reserved but not yet grasped goes back to the buffer; a grasped part stays
+          // in the gripper for the next body.
+          if (st[kHolding] == 2) {
+            if (config_.agv_enabled) io.Field(agv_)[kAgvBuffer] += 1.0;
+            st[kHolding] = 0;
+          }
           CellStartMoveFromReference(*params_, static_cast<int>(r), WorldView(io), robot.home);
           st[kPhase] = kMoving;
         }
@@ -914,6 +1016,12 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
   const double* agv = io.Field(agv_);
   kpis[13] = agv[kAgvDelivered];
   kpis[14] = agv[kAgvStarvedS];
+  kpis[15] = static_cast<double>(counts[kPartsPlaced]);
+  const int64_t attempts = counts[kPartsPlaced] + counts[kPartsMissed];
+  kpis[16] = attempts > 0
+                 ? static_cast<double>(counts[kPartsPlaced]) / static_cast<double>(attempts)
+                 : 0.0;
+  kpis[17] = static_cast<double>(counts[kFailedPicks]);
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {
@@ -980,6 +1088,15 @@ void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
     }
     const Eigen::Vector3d tcp = (robot.base * ArmToolPose(robot.arm, q)).p;
     entity.primitives.push_back(Segment(previous, tcp, 0.3 * robot.link_radius_m, kJointColor));
+    if (io.Field<int64_t>(robot_state_)[r * kStateSlots + kHolding] == 1)
+      entity.primitives.push_back(
+          Box(tcp, Eigen::Vector3d(0.2, 0.2, 0.1), {0.9, 0.8, 0.1, 1.0}));  // the carried part
+  }
+  if (config_.agv_enabled) {
+    const double* agv = io.Field<double>(agv_);
+    scene.Entity("agv").primitives.push_back(Box(Eigen::Vector3d(agv[kAgvX], agv[kAgvY], 0.2),
+                                                 Eigen::Vector3d(1.2, 0.8, 0.4),
+                                                 {0.2, 0.7, 0.3, 1.0}));
   }
   const double* cell = io.Field<double>(cell_);
   const Eigen::Vector3d body_center(cell[kBodyX], 0.0,

@@ -46,7 +46,14 @@ class RobotCellBlock final : public Block {
     std::vector<ArmPose> spot_tcp;  ///< spot TCP pose in the robot base frame
     /// Program: waypoint index per step; weld steps flagged.
     std::vector<int> program, program_weld, program_zone, program_spot;
+    /// Gripper action at the end of each program step: 0 none, 1 pick, 2 place (assembly).
+    std::vector<int> program_grip;
     double link_radius_m = 0.2;
+    /// Assembly robot (role: assembly): picks parts from the AGV's buffer and places them on
+    /// the body at its spots; `arm_loaded` is the arm carrying a part (servo and plant model).
+    bool assembly = false;
+    double part_mass_kg = 0.0;
+    ArmModel arm_loaded;
   };
   /// Who integrates the arms: Bullet multibodies in a per-world WorldAux (the physics of
   /// record), or ftwin's own articulated dynamics (robots/arm_native.h) on the q/qd fields, with
@@ -83,6 +90,9 @@ class RobotCellBlock final : public Block {
     double agv_load_time_s = 10.0;
     int agv_parts_per_trip = 4, buffer_capacity = 8, buffer_initial = 2;
     int collision_check_ticks = 10;
+    // Assembly: gripper close/open time and the TCP tolerance a pick or place must hold.
+    double grip_time_s = 0.5, grip_tolerance_m = 2e-3;
+    int assembly_robots = 0;
   };
 
   RobotCellBlock(std::string name, Config config);
@@ -145,9 +155,19 @@ class RobotCellBlock final : public Block {
     kFaulted,
     kProgram,
     kWeldOk,
+    kHolding,  ///< assembly: 0 empty, 1 holding a part, 2 a buffer part reserved for this pick
     kStateSlots
   };
-  enum Phase { kIdle = 0, kMoving = 1, kWelding = 2, kDone = 3, kWaitZone = 4, kExternal = 5 };
+  enum Phase {
+    kIdle = 0,
+    kMoving = 1,
+    kWelding = 2,
+    kDone = 3,
+    kWaitZone = 4,
+    kExternal = 5,
+    kGripping = 6,  ///< closing (pick) or opening (place) the gripper at the pose
+    kWaitPart = 7   ///< assembly robot above an empty buffer
+  };
   // Cell floats.
   enum CellSlot {
     kBodyX,
@@ -176,6 +196,9 @@ class RobotCellBlock final : public Block {
     kSafety,
     kCycles,
     kRejectedTargets,
+    kPartsPlaced,  ///< parts placed within the grip tolerance
+    kPartsMissed,  ///< place steps without a part or out of tolerance
+    kFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
     kCellCounts
   };
   enum StationPhase {
@@ -204,6 +227,7 @@ class RobotCellBlock final : public Block {
   FieldId agv_field() const { return agv_; }
   FieldId q_field() const { return q_; }
   FieldId qd_field() const { return qd_; }
+  FieldId tau_field() const { return tau_; }
   FieldId robot_field() const { return robot_; }
   FieldId robot_state_field() const { return robot_state_; }
   FieldId cell_field() const { return cell_; }

@@ -22,9 +22,11 @@ namespace ftwin {
 
 /// Capacities of the device-side cell description (checked when the scenario loads).
 constexpr int kCellMaxRobots = 8;
-constexpr int kCellMaxSpots = 16;                         ///< weld spots per robot
-constexpr int kCellMaxWaypoints = 1 + 2 * kCellMaxSpots;  ///< home + (approach, spot) per spot
-constexpr int kCellMaxSteps = 3 * kCellMaxSpots + 1;      ///< program steps per robot
+constexpr int kCellMaxSpots = 16;  ///< weld or place spots per robot
+/// home, the pick (approach, pose) of an assembly robot, (approach, spot) per spot
+constexpr int kCellMaxWaypoints = 3 + 2 * kCellMaxSpots;
+/// 3 steps per weld spot, 6 per placed part (pick and place), and the return home
+constexpr int kCellMaxSteps = 6 * kCellMaxSpots + 1;
 
 // Slots of the per-robot float array "robot".
 enum CellRobotSlot {
@@ -54,6 +56,7 @@ enum CellRobotState {
   kCellFaulted,
   kCellProgram,
   kCellWeldOk,
+  kCellHolding,  ///< assembly: 0 empty, 1 holding a part, 2 a buffer part reserved for this pick
   kCellStateSlots
 };
 enum CellRobotPhase {
@@ -62,7 +65,9 @@ enum CellRobotPhase {
   kCellWelding = 2,
   kCellDone = 3,
   kCellWaitZone = 4,
-  kCellExternal = 5
+  kCellExternal = 5,
+  kCellGripping = 6,  ///< closing (pick) or opening (place) the gripper at the pose
+  kCellWaitPart = 7   ///< assembly robot above an empty buffer
 };
 // Cell floats.
 enum CellFloatSlot {
@@ -92,6 +97,9 @@ enum CellCountSlot {
   kCellSafety,
   kCellCycles,
   kCellRejectedTargets,
+  kCellPartsPlaced,  ///< parts placed within the grip tolerance
+  kCellPartsMissed,  ///< place steps without a part or out of tolerance
+  kCellFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
   kCellCountSlots
 };
 enum CellStationPhase {
@@ -125,8 +133,11 @@ enum CellAgvMode {
 
 /// One robot of the cell, flat (no heap): arm, base, limits, waypoints and weld program.
 struct CellRobotParams {
-  ArmModel arm;  ///< with the tool as payload and its TCP as tool frame
-  ArmPose base;  ///< base in the cell frame
+  ArmModel arm;         ///< with the tool as payload and its TCP as tool frame
+  ArmModel arm_loaded;  ///< assembly: the arm carrying a part (servo and native plant)
+  int assembly = 0;
+  double part_mass_kg = 0.0;
+  ArmPose base;                                            ///< base in the cell frame
   Eigen::Vector3d gravity_base = Eigen::Vector3d::Zero();  ///< gravity in the base frame
   ArmVector home = ArmVector::Zero();
   double max_accel[kArmMaxDof] = {};
@@ -137,12 +148,14 @@ struct CellRobotParams {
   int num_waypoints = 0;
   ArmVector waypoints[kCellMaxWaypoints];
   int num_spots = 0;
-  Eigen::Vector3d spot_p[kCellMaxSpots];  ///< spot TCP position in the base frame
+  /// Spot TCP position in the base frame; an assembly robot's pick pose follows its spots.
+  Eigen::Vector3d spot_p[kCellMaxSpots + 1];
   int program_length = 0;
   int program[kCellMaxSteps] = {};  ///< waypoint index per step
   int program_weld[kCellMaxSteps] = {};
   int program_zone[kCellMaxSteps] = {};
   int program_spot[kCellMaxSteps] = {};
+  int program_grip[kCellMaxSteps] = {};  ///< 0 none, 1 pick, 2 place at the end of the step
 };
 
 /// The constant part of a cell (uploaded once to the device for UpdateDevice).
@@ -169,6 +182,8 @@ struct CellParams {
   double agv_load_time_s = 10.0;
   int agv_parts_per_trip = 4, buffer_capacity = 8;
   int collision_check_ticks = 10;
+  double grip_time_s = 0.5, grip_tolerance_m = 2e-3;
+  int assembly_robots = 0;
 };
 
 /// One world's fields of a robot cell (plain pointers into the State or the device State).
@@ -285,6 +300,18 @@ FTWIN_HD inline void CellStartStep(const CellParams& c, int r, const CellWorld& 
   double* from = w.move_from + off;
   double* to = w.move_to + off;
   const int k = static_cast<int>(st[kCellStep]);
+  // A pick reserves a part of the buffer before the arm goes down (no two robots reach for the
+  // same part); with an empty buffer the robot waits above it.
+  if (robot.program_grip[k] == 1 && st[kCellHolding] == 0) {
+    if (c.agv_enabled != 0) {
+      if (w.agv[kCellAgvBuffer] < 1.0) {
+        st[kCellPhase] = kCellWaitPart;
+        return;
+      }
+      w.agv[kCellAgvBuffer] -= 1.0;
+    }
+    st[kCellHolding] = 2;
+  }
   const int zone = robot.program_zone[k];
   if (c.interlocks != 0 && zone >= 0 && zone_owner[zone] != r) {
     if (zone_owner[zone] != -1) {
@@ -383,10 +410,12 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
   } else if (phase == kCellClamping) {
     cell[kCellStationTimer] += dt;
     double* agv = w.agv;
-    const bool part = c.agv_enabled == 0 || agv[kCellAgvBuffer] >= 1.0;
+    // Without an assembly robot the station itself takes one part per body from the buffer.
+    const bool station_takes_part = c.agv_enabled != 0 && c.assembly_robots == 0;
+    const bool part = !station_takes_part || agv[kCellAgvBuffer] >= 1.0;
     if (!part && cell[kCellStationTimer] >= c.clamp_time_s - 1e-12) agv[kCellAgvStarvedS] += dt;
     if (part && cell[kCellStationTimer] >= c.clamp_time_s - 1e-12) {
-      if (c.agv_enabled != 0) {
+      if (station_takes_part) {
         agv[kCellAgvBuffer] -= 1.0;
         agv[kCellAgvConsumed] += 1.0;
       }
@@ -477,8 +506,9 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
         case kCellMoving:
           rf[kCellPathTime] += rf[kCellOverride] * dt;
           if (rf[kCellPathTime] >= rf[kCellMoveDuration]) {
-            if (robot.program_weld[st[kCellStep]] != 0) {
-              st[kCellPhase] = kCellWelding;
+            const int k = static_cast<int>(st[kCellStep]);
+            if (robot.program_weld[k] != 0 || robot.program_grip[k] != 0) {
+              st[kCellPhase] = robot.program_weld[k] != 0 ? kCellWelding : kCellGripping;
               rf[kCellDwell] = 0.0;
               rf[kCellWeldErrorM] = 0.0;
               st[kCellWeldOk] = 1;
@@ -504,6 +534,34 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
             CellNextStep(c, r, w);
           }
           break;
+        case kCellGripping:
+          if (rf[kCellOverride] > 0.0) rf[kCellDwell] += dt;
+          if (rf[kCellDwell] >= c.grip_time_s - 1e-12) {
+            const bool in_tolerance = st[kCellWeldOk] != 0;
+            if (robot.program_grip[st[kCellStep]] == 1) {
+              if (st[kCellHolding] == 2 && in_tolerance) {
+                st[kCellHolding] = 1;
+                w.agv[kCellAgvConsumed] += 1.0;
+              } else if (st[kCellHolding] == 2) {
+                // Missed grasp: the reserved part stays in the buffer.
+                if (c.agv_enabled != 0) w.agv[kCellAgvBuffer] += 1.0;
+                st[kCellHolding] = 0;
+                ++counts[kCellFailedPicks];
+              }
+            } else {
+              if (st[kCellHolding] == 1 && in_tolerance)
+                ++counts[kCellPartsPlaced];
+              else
+                ++counts[kCellPartsMissed];
+              if (st[kCellHolding] == 1) st[kCellHolding] = 0;
+            }
+            CellNextStep(c, r, w);
+          }
+          break;
+        case kCellWaitPart:
+          w.agv[kCellAgvStarvedS] += dt;
+          CellStartStep(c, r, w);
+          break;
         default:
           break;
       }
@@ -513,8 +571,10 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
       if (rf[kCellPathTime] >= rf[kCellMoveDuration]) st[kCellPhase] = kCellDone;
     }
     if (st[kCellPhase] == kCellMoving || st[kCellPhase] == kCellWelding ||
-        st[kCellPhase] == kCellExternal)
+        st[kCellPhase] == kCellGripping || st[kCellPhase] == kCellExternal)
       rf[kCellBusyS] += dt;
+    // The servo and the plant carry the part while the gripper holds it.
+    const ArmModel& arm = st[kCellHolding] == 1 ? robot.arm_loaded : robot.arm;
     if (!(faulted || st[kCellPhase] == kCellDone || st[kCellPhase] == kCellExternal))
       all_done = false;
 
@@ -538,13 +598,13 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
       // (inverse dynamics with qdd = -qd / (2 dt), so coupling and the static load are
       // included), limited per axis by the brake rating.
       const ArmVector decelerate = -0.5 / dt * qd;
-      const ArmVector wanted = ArmInverseDynamics(robot.arm, q, qd, decelerate, gravity, true);
+      const ArmVector wanted = ArmInverseDynamics(arm, q, qd, decelerate, gravity, true);
       for (int i = 0; i < n; ++i)
         tau(i) = BrakeTorque(0.0, wanted(i), robot.arm.max_effort[i], 0.0);
     } else {
       const double bw = c.servo_bandwidth_rad_per_s;
       const ArmVector qdd_cmd = qdd_ref + bw * bw * (q_ref - q) + 2.0 * bw * (qd_ref - qd);
-      tau = ArmInverseDynamics(robot.arm, q, qd, qdd_cmd, gravity, true);
+      tau = ArmInverseDynamics(arm, q, qd, qdd_cmd, gravity, true);
       for (int i = 0; i < n; ++i) {
         const double limit = robot.arm.max_effort[i] * derate;
         tau(i) = CellClamp(tau(i), -limit, limit);
@@ -566,7 +626,9 @@ FTWIN_HD inline void CellNativePhysics(const CellParams& c, double dt, const Cel
     const int n = robot.arm.dof, off = robot.dof_offset;
     ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
     for (int i = 0; i < n; ++i) q(i) = w.q[off + i], qd(i) = w.qd[off + i];
-    ArmNativeStep(robot.arm, scratch.drive[r], robot.gravity_base, dt, &q, &qd);
+    const int64_t* st = w.robot_state + r * kCellStateSlots;
+    ArmNativeStep(st[kCellHolding] == 1 ? robot.arm_loaded : robot.arm, scratch.drive[r],
+                  robot.gravity_base, dt, &q, &qd);
     for (int i = 0; i < n; ++i) w.q[off + i] = q(i), w.qd[off + i] = qd(i);
   }
 }
@@ -635,6 +697,12 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       const double error = (tip - robot.spot_p[spot]).norm();
       rf[kCellWeldErrorM] = CellMax(rf[kCellWeldErrorM], error);
       if (error > c.weld_tolerance_m) st[kCellWeldOk] = 0;
+    } else if (st[kCellPhase] == kCellGripping) {
+      const ArmPose tcp = ArmToolPose(robot.arm, q);
+      const int spot = robot.program_spot[st[kCellStep]];
+      const double error = (tcp.p - robot.spot_p[spot]).norm();
+      rf[kCellWeldErrorM] = CellMax(rf[kCellWeldErrorM], error);
+      if (error > c.grip_tolerance_m) st[kCellWeldOk] = 0;
     }
   }
   cell[kCellTotalEnergyJ] += power_W * dt;
@@ -648,12 +716,15 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       const int64_t* st = w.robot_state + r * kCellStateSlots;
       if (st[kCellFaulted] != 0 || st[kCellProgram] != 1) {
         // Welds this robot did not make on this body.
-        int64_t missing = 0;
+        int64_t missing = 0, missing_parts = 0;
         for (int k = st[kCellFaulted] != 0 ? static_cast<int>(st[kCellStep]) : 0;
-             k < robot.program_length; ++k)
+             k < robot.program_length; ++k) {
           missing += robot.program_weld[k];
-        if (st[kCellFaulted] != 0 && st[kCellPhase] == kCellDone) missing = 0;
+          missing_parts += robot.program_grip[k] == 2 ? 1 : 0;
+        }
+        if (st[kCellFaulted] != 0 && st[kCellPhase] == kCellDone) missing = missing_parts = 0;
         counts[kCellMissedWelds] += missing;
+        counts[kCellPartsMissed] += missing_parts;
       }
     }
     counts[kCellStationPhase] = kCellUnclamping;

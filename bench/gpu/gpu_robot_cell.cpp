@@ -24,6 +24,7 @@
 #include "engine/simulator.h"
 #include "gpu/executor.h"
 #include "robots/register.h"
+#include "robots/robot_cell_world.h"
 
 namespace {
 
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
         "FP64)\n",
         kArms, probe.device_bytes_per_world());
   }
+  std::printf("CellParams (uploaded once per Simulator): %zu bytes\n", sizeof(CellParams));
   std::printf("CUDA: %s\n", cuda ? "available" : ("skipped: " + why).c_str());
   std::printf(
       "env step = %lld ticks of 1 ms with %d move_joints commands; %lld env steps per "

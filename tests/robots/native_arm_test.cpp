@@ -283,12 +283,12 @@ TEST_CASE("Native arm trajectories over 1 s match Bullet's multibody world", "[r
 }
 
 TEST_CASE("The native weld cell matches the Bullet weld cell", "[robots][slow]") {
-  // scenarios/robots/weld_cell.yaml, 4 x KR 210 with friction, over 75 s (two bodies released
-  // and a third in process, no visitor yet). The servo closes the loop on both plants, so the
-  // discrete outcome must be identical: same welds (all good), same bodies. Cycle time and
-  // energy per body differ only through the plants' rounding and the Coulomb model (Bullet: an
-  // explicit torque -c sign(qd); native: a bounded impulse that sticks at rest), so they agree
-  // to 1e-3 relative (cycle time is quantised by the tick: 1 ms in ~30 s is 3e-5).
+  // scenarios/robots/weld_cell.yaml, 4 x KR 210 with friction and a UR5e placing parts, over 75 s
+  // (two bodies released and a third in process, no visitor yet). The servo closes the loop on both
+  // plants, so the discrete outcome must be identical: same welds (all good), same bodies. Cycle
+  // time and energy per body differ only through the plants' rounding and the Coulomb model
+  // (Bullet: an explicit torque -c sign(qd); native: a bounded impulse that sticks at rest), so
+  // they agree to 1e-3 relative (cycle time is quantised by the tick: 1 ms in ~30 s is 3e-5).
   const std::filesystem::path file =
       std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
   const std::string text = ReadFile(file);
