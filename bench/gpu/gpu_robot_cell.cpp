@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
       static_cast<long long>(kPeriodTicks), kArms, static_cast<long long>(periods));
   std::printf("%8s %12s %12s %12s %12s %12s %12s  %s\n", "worlds", "cpu 1 thr", "cpu 2 thr",
               "emulated", "cuda", "bullet 1 thr", "bullet 2 thr",
-              "(env-steps/s; RSS/world native, bullet; hashes cpu = emulated)");
+              "(env-steps/s; bullet RSS growth per world; hashes cpu = emulated)");
   for (int worlds : sizes) {
     const bool cpu_too = worlds <= max_cpu_worlds, bullet_too = worlds <= max_bullet_worlds;
     const Result cpu1 = cpu_too ? Measure(worlds, 1, SimDevice::kCpu, "native", periods) : Result{};
@@ -187,13 +187,11 @@ int main(int argc, char** argv) {
     const Result bullet2 =
         bullet_too ? Measure(worlds, 2, SimDevice::kCpu, "bullet", periods) : Result{};
     char memory[64];
-    std::snprintf(
-        memory, sizeof memory, "%.0f B, %s", cpu1.rss_bytes_per_world,
-        bullet_too ? (std::to_string(static_cast<long>(bullet1.rss_bytes_per_world)) + " B").c_str()
-                   : "-");
+    std::snprintf(memory, sizeof memory, "%.3g MB",
+                  bullet_too ? bullet1.rss_bytes_per_world / 1e6 : 0.0);
     std::printf("%8d %12s %12s %12s %12s %12s %12s  %s; %s\n", worlds, Format(cpu1).c_str(),
                 Format(cpu2).c_str(), Format(emulated).c_str(), Format(device).c_str(),
-                Format(bullet1).c_str(), Format(bullet2).c_str(), cpu_too ? memory : "-",
+                Format(bullet1).c_str(), Format(bullet2).c_str(), bullet_too ? memory : "-",
                 !cpu_too                                               ? "cpu skipped"
                 : cpu1.hash == cpu2.hash && cpu1.hash == emulated.hash ? "yes"
                                                                        : "NO (bug)");
