@@ -2,11 +2,13 @@
 // executor the device driver runs the same per-world step (CellWorldStepNative) as the CPU
 // driver, so every field, the state hash, the events and the KPIs must be equal bit for bit,
 // with commands (speed override, program selection, external joint targets, release) and faults
-// (overheat, encoder failure) inside the window. On a CUDA device the same run must agree within
-// the per-field tolerances below; without a device that test WARNs "skipped: no CUDA device".
+// (overheat, encoder failure) and a NaN-triggered world reset inside the window. On a CUDA device
+// the same run must agree within the per-field tolerances below; without a device that test WARNs
+// "skipped: no CUDA device".
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -178,13 +180,21 @@ TEST_CASE("Robot cell: emulated device equals the CPU driver bit for bit", "[det
   SubmitAll(cpu);
   SubmitAll(device);
   // In chunks, so host syncs between Step calls are part of the run.
+  // At tick 2500 world 1 gets a NaN joint velocity: the check catches it and both paths reset
+  // that world (InitWorld on the host) at the same tick.
+  const FieldId qd = model->schema().Find("cell.qd");
   for (int64_t done = 0; done < kTicks; done += 500) {
+    if (done == 2500)
+      for (Simulator* s : {&cpu, &device})
+        s->state().World<double>(qd, 1)[2] = std::numeric_limits<double>::quiet_NaN();
     cpu.Step(500);
     device.Step(500);
     INFO("tick " << cpu.tick());
     REQUIRE(CompareStates(cpu, device, {}) == "");
   }
   CHECK(cpu.state().Hash() == device.state().Hash());
+  CHECK(cpu.total_resets() == 1);
+  CHECK(device.total_resets() == 1);
   // The window exercised the cell: a weld made, robots waiting for the shared zone, a collision
   // found, the scanner tripped, an external target rejected (robot 1 runs its program in world
   // 0) and accepted (program 0 in world 2).
