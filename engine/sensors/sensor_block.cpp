@@ -7,6 +7,7 @@
 #include "engine/device_kernels.h"
 #include "engine/device_state.h"
 #include "engine/scenario.h"
+#include "engine/sensors/event_counter.h"
 #include "engine/sensors/range_sensor_block.h"
 #include "engine/sensors/register.h"
 #include "engine/units.h"
@@ -279,6 +280,7 @@ void RegisterSensorBlocks(BlockRegistry& registry) {
                     "lidar (channel table), planar scanner or depth camera in a static scene",
                     RangeSensorBlock::FromParams);
   RegisterInstrumentBlocks(registry);
+  RegisterEventCounterBlock(registry);
 }
 
 }  // namespace ftwin

@@ -92,6 +92,28 @@ void ParseFabYaml(ParamReader& params, FabConfig* config) {
       family.pm_calendars.push_back(static_cast<int32_t>(config->pm_calendars.size()));
       config->pm_calendars.push_back(calendar);
     }
+    if (entry.Has("chamber")) {
+      ParamReader chamber = entry.Child("chamber");
+      ChamberSpec& spec = family.chamber;
+      spec.enabled = true;
+      spec.process_pressure_Pa =
+          chamber.RequiredNumber("process_pressure_Pa", NumberRange::NonNegative("Pa"));
+      spec.idle_pressure_Pa =
+          chamber.Number("idle_pressure_Pa", 0.01, NumberRange::NonNegative("Pa"));
+      spec.vent_pressure_Pa =
+          chamber.Number("vent_pressure_Pa", 101325.0, NumberRange::NonNegative("Pa"));
+      spec.pressure_tau_s =
+          Seconds(chamber.DurationNs("pressure_time_constant", 20'000'000'000, 1));
+      spec.process_temperature_K =
+          chamber.RequiredNumber("process_temperature_K", NumberRange::Positive("K"));
+      spec.idle_temperature_K = chamber.Number("idle_temperature_K", spec.process_temperature_K,
+                                               NumberRange::Positive("K"));
+      spec.vent_temperature_K =
+          chamber.Number("vent_temperature_K", 295.15, NumberRange::Positive("K"));
+      spec.temperature_tau_s =
+          Seconds(chamber.DurationNs("temperature_time_constant", 600'000'000'000, 1));
+      chamber.Finish();
+    }
     if (FindName(family_names, family.name) >= 0)
       entry.Error("name", family.name, "expected a unique family name");
     entry.Finish();
@@ -374,6 +396,34 @@ void FabLineBlock::Declare(const DeclareContext&, BlockDeclaration& declaration)
        .size = std::max(1, config_->num_tools()),
        .unit = "1",
        .doc = "wafers each tool processed since its last PM ended (drives metrology drift)"});
+  const int32_t tool_count = std::max(1, config_->num_tools());
+  out_tool_state_ = declaration.AddOutput(
+      {.name = "tool_state",
+       .size = tool_count,
+       .unit = "1",
+       .doc = "SEMI E10 state of each tool: 0 productive, 1 standby, 2 engineering, 3 scheduled "
+              "down, 4 unscheduled down, 5 non-scheduled (a state_signal's truth)"});
+  out_track_ins_ = declaration.AddOutput(
+      {.name = "track_ins",
+       .size = tool_count,
+       .unit = "1",
+       .doc = "lots started on each tool since the start (MES track-in events; an "
+              "event_counter's truth)"});
+  out_track_outs_ = declaration.AddOutput(
+      {.name = "track_outs",
+       .size = tool_count,
+       .unit = "1",
+       .doc = "lots that finished their step on each tool (MES track-out events)"});
+  out_chamber_pressure_ = declaration.AddOutput(
+      {.name = "chamber_pressure_Pa",
+       .size = tool_count,
+       .unit = "Pa",
+       .doc = "process chamber pressure of each tool (families with `chamber`; 0 otherwise)"});
+  out_chamber_temperature_ = declaration.AddOutput(
+      {.name = "chamber_temperature_K",
+       .size = tool_count,
+       .unit = "K",
+       .doc = "process chamber temperature of each tool (families with `chamber`; 0 otherwise)"});
   out_metrology_.clear();
   out_metrology_count_.clear();
   for (const fab::MetrologySpec& spec : config_->metrology) {
@@ -586,8 +636,20 @@ void FabLineBlock::WriteOutputs(BlockIo& io, const fab::FabWorld& world, double 
     }
   }
   double* since_pm = io.Out(out_wafers_since_pm_);
-  for (size_t t = 0; t < world.tools().size(); ++t)
-    since_pm[t] = static_cast<double>(world.tools()[t].wafers_since_pm);
+  double* state = io.Out(out_tool_state_);
+  double* track_ins = io.Out(out_track_ins_);
+  double* track_outs = io.Out(out_track_outs_);
+  double* pressure = io.Out(out_chamber_pressure_);
+  double* temperature = io.Out(out_chamber_temperature_);
+  for (size_t t = 0; t < world.tools().size(); ++t) {
+    const fab::Tool& tool = world.tools()[t];
+    since_pm[t] = static_cast<double>(tool.wafers_since_pm);
+    state[t] = tool.e10_state;
+    track_ins[t] = static_cast<double>(tool.track_ins);
+    track_outs[t] = static_cast<double>(tool.track_outs);
+    pressure[t] = world.ChamberPressure(static_cast<int32_t>(t), now);
+    temperature[t] = world.ChamberTemperature(static_cast<int32_t>(t), now);
+  }
   for (size_t m = 0; m < out_metrology_.size(); ++m) {
     io.Out(out_metrology_[m])[0] = world.metrology()[m].last;
     io.Out(out_metrology_count_[m])[0] = static_cast<double>(world.metrology()[m].count);

@@ -63,7 +63,9 @@ class FabLineBlock final : public Block {
   std::shared_ptr<const fab::FabConfig> config_;
   std::string completion_log_;
   int out_wip_ = -1, out_lots_out_ = -1, out_released_ = -1, out_power_ = -1, out_queue_ = -1,
-      out_awaiting_ = -1, out_queue_view_ = -1, out_wafers_since_pm_ = -1;
+      out_awaiting_ = -1, out_queue_view_ = -1, out_wafers_since_pm_ = -1, out_tool_state_ = -1,
+      out_track_ins_ = -1, out_track_outs_ = -1, out_chamber_pressure_ = -1,
+      out_chamber_temperature_ = -1;
   std::vector<int> out_metrology_, out_metrology_count_;  ///< per metrology spec
   FieldId energy_field_ = kInvalidField;
   std::vector<std::string> kpi_names_;

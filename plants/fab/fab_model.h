@@ -88,6 +88,19 @@ struct PmCalendar {
   Dist duration;
 };
 
+/// Process chamber of a family's tools (optional): pressure and temperature approach the
+/// setpoint of the tool's state as first-order lags (pump-down / venting with tau = V/S, heat-up
+/// with the chamber's thermal time constant). Targets: processing -> process values; standby,
+/// engineering, setups and switched-off tools -> idle values (pumped, held warm); PM and repair
+/// -> vent values (opened to the cleanroom).
+struct ChamberSpec {
+  bool enabled = false;
+  double process_pressure_Pa = 0.0, idle_pressure_Pa = 0.0, vent_pressure_Pa = 101325.0;
+  double pressure_tau_s = 1.0;
+  double process_temperature_K = 0.0, idle_temperature_K = 0.0, vent_temperature_K = 295.15;
+  double temperature_tau_s = 1.0;
+};
+
 struct Family {
   std::string name;
   std::string group;  ///< area used for KPIs (SMT2020 STNGRP)
@@ -110,6 +123,7 @@ struct Family {
   /// Lots whose critical queue time runs at their step here start first (earliest deadline),
   /// before the rule orders the rest: the usual CQT-aware dispatching of real fabs.
   bool cqt_first = false;
+  ChamberSpec chamber;
 };
 
 struct ReleaseStream {

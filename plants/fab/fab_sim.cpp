@@ -104,6 +104,13 @@ FabWorld::FabWorld(const FabConfig* config) : config_(config), calendar_(4096) {
   controls_.conwip_level = 0;
   product_rate_.assign(config->products.size(), 1.0);
   batch_min_override_.assign(config->families.size(), -1);
+  chamber_.assign(tools_.size(), ChamberTrace{});
+  for (size_t t = 0; t < tools_.size(); ++t) {
+    // Tools start in standby, settled at the idle values.
+    const ChamberSpec& chamber = config->families[static_cast<size_t>(tools_[t].family)].chamber;
+    chamber_[t] = {0, chamber.idle_pressure_Pa, chamber.idle_temperature_K,
+                   chamber.idle_pressure_Pa, chamber.idle_temperature_K};
+  }
   metrology_.assign(config->metrology.size(), MetrologyStats{});
   for (size_t m = 0; m < metrology_.size(); ++m) metrology_[m].last = config->metrology[m].nominal;
 }
@@ -121,6 +128,7 @@ void FabWorld::Start(int64_t now) {
   counters_.time_ns = now;
   counters_.last_wip_change_ns = now;
   for (Tool& tool : tools_) tool.state_since_ns = now;
+  for (ChamberTrace& trace : chamber_) trace.since_ns = now;
   for (size_t s = 0; s < config_->releases.size(); ++s)
     calendar_.Push(now + ToNs(config_->releases[s].start_s), kPrioRelease,
                    {kEvRelease, static_cast<int32_t>(s), 0, 0});
@@ -605,6 +613,7 @@ void FabWorld::StartJob(int32_t tool_index, int64_t now) {
   for (int32_t slot : scratch_) {
     Lot& lot = lots_[static_cast<size_t>(slot)];
     lot.last_tool = tool_index;
+    ++tool.track_ins;
     if (spec_index >= 0) {
       // The process result is fixed now (the tool's drift at the job start); its lot-to-lot
       // variation is a stateless draw from a counter range of its own, so that adding
@@ -686,6 +695,7 @@ void FabWorld::ToolNext(int32_t tool_index, int64_t now) {
 
 void FabWorld::LotDone(int32_t slot, int64_t now) {
   Lot& lot = lots_[static_cast<size_t>(slot)];
+  ++tools_[static_cast<size_t>(lot.last_tool)].track_outs;
   const Product& product = config_->products[static_cast<size_t>(lot.product)];
   const Step& step = product.route[static_cast<size_t>(lot.position)];
   if (step.cqt_to >= 0) {
@@ -773,7 +783,54 @@ void FabWorld::SetE10(int32_t tool_index, int32_t state, int64_t now) {
     energy_J_ += ToolPower(tool) * static_cast<double>(span) * 1e-9;
   }
   tool.state_since_ns = now;
+  const bool changed = tool.e10_state != state;
   tool.e10_state = state;
+  if (changed) RetargetChamber(tool_index, now);
+}
+
+namespace {
+double FirstOrder(double value0, double target, double elapsed_s, double tau_s) {
+  return target + (value0 - target) * std::exp(-elapsed_s / tau_s);
+}
+}  // namespace
+
+double FabWorld::ChamberPressure(int32_t tool, int64_t now) const {
+  const ChamberTrace& trace = chamber_[static_cast<size_t>(tool)];
+  const ChamberSpec& spec =
+      config_->families[static_cast<size_t>(tools_[static_cast<size_t>(tool)].family)].chamber;
+  return FirstOrder(trace.pressure0_Pa, trace.target_pressure_Pa,
+                    static_cast<double>(now - trace.since_ns) * 1e-9, spec.pressure_tau_s);
+}
+
+double FabWorld::ChamberTemperature(int32_t tool, int64_t now) const {
+  const ChamberTrace& trace = chamber_[static_cast<size_t>(tool)];
+  const ChamberSpec& spec =
+      config_->families[static_cast<size_t>(tools_[static_cast<size_t>(tool)].family)].chamber;
+  return FirstOrder(trace.temperature0_K, trace.target_temperature_K,
+                    static_cast<double>(now - trace.since_ns) * 1e-9, spec.temperature_tau_s);
+}
+
+void FabWorld::RetargetChamber(int32_t tool_index, int64_t now) {
+  const Tool& tool = tools_[static_cast<size_t>(tool_index)];
+  const ChamberSpec& spec = config_->families[static_cast<size_t>(tool.family)].chamber;
+  if (!spec.enabled) return;
+  // PM and repair open the chamber; a setup (scheduled down while not down) keeps it pumped.
+  const bool vented = tool.e10_state == kUnscheduledDown ||
+                      (tool.e10_state == kScheduledDown && tool.down != 0 && tool.off == 0);
+  const bool processing = tool.e10_state == kProductive;
+  const double pressure = processing ? spec.process_pressure_Pa
+                          : vented   ? spec.vent_pressure_Pa
+                                     : spec.idle_pressure_Pa;
+  const double temperature = processing ? spec.process_temperature_K
+                             : vented   ? spec.vent_temperature_K
+                                        : spec.idle_temperature_K;
+  ChamberTrace& trace = chamber_[static_cast<size_t>(tool_index)];
+  if (pressure == trace.target_pressure_Pa && temperature == trace.target_temperature_K) return;
+  trace.pressure0_Pa = ChamberPressure(tool_index, now);
+  trace.temperature0_K = ChamberTemperature(tool_index, now);
+  trace.since_ns = now;
+  trace.target_pressure_Pa = pressure;
+  trace.target_temperature_K = temperature;
 }
 
 void FabWorld::AccountUntil(int64_t now) {
@@ -893,6 +950,7 @@ void FabWorld::Save(ByteWriter& writer) const {
   writer.Vector(product_rate_);
   writer.Vector(batch_min_override_);
   writer.Vector(metrology_);
+  writer.Vector(chamber_);
   writer.Vector(completions_);
   writer.Value(counters_);
   writer.Value(controls_.release_rate_factor);
@@ -924,6 +982,7 @@ void FabWorld::Load(ByteReader& reader) {
   reader.Vector(&product_rate_);
   reader.Vector(&batch_min_override_);
   reader.Vector(&metrology_);
+  reader.Vector(&chamber_);
   reader.Vector(&completions_);
   counters_ = reader.Value<FabCounters>();
   controls_.release_rate_factor = reader.Value<double>();

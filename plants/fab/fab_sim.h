@@ -99,6 +99,16 @@ struct Tool {
   uint32_t decision_version;  ///< bumped per decision request (timeout event tag)
   int32_t fallback;           ///< 1 while the family rule decides after a timeout
   int64_t wafers_since_pm;    ///< wafers processed since the last PM ended (metrology drift)
+  int64_t track_ins;          ///< lots started on the tool since the start (MES track-in)
+  int64_t track_outs;         ///< lots that finished their step on it (MES track-out)
+};
+
+/// A tool's chamber trace (Family::chamber): value(t) = target + (value0 - target) *
+/// exp(-(t - since) / tau), re-anchored whenever the target changes.
+struct ChamberTrace {
+  int64_t since_ns;
+  double pressure0_Pa, temperature0_K;
+  double target_pressure_Pa, target_temperature_K;
 };
 
 /// Measurements of one metrology spec in a world (FabConfig::metrology).
@@ -218,6 +228,10 @@ class FabWorld final : public WorldAux {
   const FabControls& controls() const { return controls_; }
   const std::vector<Completion>& completions() const { return completions_; }
   const std::vector<Tool>& tools() const { return tools_; }
+  /// Chamber pressure [Pa] and temperature [K] of a tool at `now` (>= its last state change);
+  /// 0 for tools of families without a chamber.
+  double ChamberPressure(int32_t tool, int64_t now) const;
+  double ChamberTemperature(int32_t tool, int64_t now) const;
   const std::vector<int32_t>& queue(int32_t family) const {
     return queues_[static_cast<size_t>(family)];
   }
@@ -286,6 +300,9 @@ class FabWorld final : public WorldAux {
   std::vector<double> product_rate_;         ///< release rate factor per product (product mix)
   std::vector<int32_t> batch_min_override_;  ///< per family, wafers; -1 = the data's minimum
   std::vector<MetrologyStats> metrology_;
+  std::vector<ChamberTrace> chamber_;  ///< per tool (empty entries for chamberless families)
+  /// Moves a chamber trace to the targets of the tool's current state (call after a change).
+  void RetargetChamber(int32_t tool, int64_t now);
   std::vector<Completion> completions_;
   FabCounters counters_{};
   FabControls controls_{};
