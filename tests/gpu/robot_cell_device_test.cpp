@@ -172,6 +172,23 @@ TEST_CASE("Robot cell: native physics runs on the device path, Bullet physics sa
   CHECK_FALSE(cell.SupportsCuda());
 }
 
+TEST_CASE("Robot cell: more spots than the flat cell description holds is a scenario error",
+          "[gpu_runtime]") {
+  std::string spots;
+  for (int k = 0; k <= kCellMaxSpots; ++k)
+    spots += "          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0]}\n";
+  std::string text = NativeCell();
+  text = text.substr(0, text.find("    robots:\n")) + "    robots:\n" + Ur5e("left", -0.3, spots);
+  try {
+    LoadScenarioText(text, "native_cell.yaml", Registry());
+    FAIL("accepted " << kCellMaxSpots + 1 << " spots");
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    CHECK_THAT(message, Catch::Contains("spots"));
+    CHECK_THAT(message, Catch::Contains("expected at most 16 weld spots per robot"));
+  }
+}
+
 TEST_CASE("Robot cell: emulated device equals the CPU driver bit for bit", "[determinism]") {
   const int worlds = 3;
   const auto model = CellModel(worlds);
