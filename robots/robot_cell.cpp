@@ -1,58 +1,23 @@
 #include "robots/robot_cell.h"
 
+#include "engine/device_state.h"
 #include "engine/scene.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "engine/scenario.h"
 #include "engine/units.h"
 #include "robots/arm_native.h"
 #include "robots/cell_bullet_world.h"
+#include "robots/robot_cell_kernels.h"
 
 namespace ftwin {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-// Joint speed below which an axis counts as standing still (standstill monitoring).
-constexpr double kStandstillRadPerS = 0.01;
-// A controlled stop finishes its deceleration ramp within this share of the stop time; the
-// rest is left for the servo to settle.
-constexpr double kStopRampShare = 0.7;
 const Eigen::Vector3d kGravity(0.0, 0.0, -9.80665);
-
-// Closest distance between segments p1-q1 and p2-q2 (Ericson, Real-Time Collision Detection 5.1.9).
-double SegmentDistance(const Eigen::Vector3d& p1, const Eigen::Vector3d& q1,
-                       const Eigen::Vector3d& p2, const Eigen::Vector3d& q2) {
-  const Eigen::Vector3d d1 = q1 - p1, d2 = q2 - p2, r = p1 - p2;
-  const double a = d1.squaredNorm(), e = d2.squaredNorm(), f = d2.dot(r);
-  double s = 0, t = 0;
-  if (a <= 1e-12 && e <= 1e-12) return r.norm();
-  if (a <= 1e-12) {
-    t = std::clamp(f / e, 0.0, 1.0);
-  } else {
-    const double c = d1.dot(r);
-    if (e <= 1e-12) {
-      s = std::clamp(-c / a, 0.0, 1.0);
-    } else {
-      const double b = d1.dot(d2), denom = a * e - b * b;
-      s = denom > 1e-12 ? std::clamp((b * f - c * e) / denom, 0.0, 1.0) : 0.0;
-      t = (b * s + f) / e;
-      if (t < 0)
-        t = 0, s = std::clamp(-c / a, 0.0, 1.0);
-      else if (t > 1)
-        t = 1, s = std::clamp((b - c) / a, 0.0, 1.0);
-    }
-  }
-  return ((p1 + d1 * s) - (p2 + d2 * t)).norm();
-}
-
-double PointBoxDistance(const Eigen::Vector3d& p, const Eigen::Vector3d& center,
-                        const Eigen::Vector3d& half) {
-  const Eigen::Vector3d d = ((p - center).cwiseAbs() - half).cwiseMax(0.0);
-  return d.norm();
-}
 
 // Tool orientation for a spot: tool z along the approach direction, tool x as close to "up"
 // as possible (a fixed rule, so every robot holds its gun the same way).
@@ -72,34 +37,135 @@ Eigen::Vector3d Vec3(const std::vector<double>& v, const Eigen::Vector3d& fallba
   return v.size() == 3 ? Eigen::Vector3d(v[0], v[1], v[2]) : fallback;
 }
 
+// The slot layouts of robot_cell.h and robot_cell_world.h are one layout.
+constexpr bool Same(int a, int b) { return a == b; }
+static_assert(Same(RobotCellBlock::kRobotSlots, kCellRobotSlots) &&
+              Same(RobotCellBlock::kMoveJerkTime, kCellMoveJerkTime) &&
+              Same(RobotCellBlock::kWeldErrorM, kCellWeldErrorM));
+static_assert(Same(RobotCellBlock::kStateSlots, kCellStateSlots) &&
+              Same(RobotCellBlock::kWeldOk, kCellWeldOk));
+static_assert(Same(RobotCellBlock::kExternal, kCellExternal) &&
+              Same(RobotCellBlock::kWaitZone, kCellWaitZone) &&
+              Same(RobotCellBlock::kGripping, kCellGripping) &&
+              Same(RobotCellBlock::kWaitPart, kCellWaitPart));
+static_assert(Same(RobotCellBlock::kHolding, kCellHolding) &&
+              Same(RobotCellBlock::kFailedPicks, kCellFailedPicks) &&
+              Same(RobotCellBlock::kPartsPlaced, kCellPartsPlaced));
+static_assert(Same(RobotCellBlock::kCellSlots, kCellFloatSlots) &&
+              Same(RobotCellBlock::kStopElapsed, kCellStopElapsed) &&
+              Same(RobotCellBlock::kEnergyJ_, kCellTotalEnergyJ));
+static_assert(Same(RobotCellBlock::kCellCounts, kCellCountSlots) &&
+              Same(RobotCellBlock::kRejectedTargets, kCellRejectedTargets));
+static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving));
+static_assert(Same(RobotCellBlock::kAgvSlots, kCellAgvSlots) &&
+              Same(RobotCellBlock::kAgvBroken, kCellAgvBroken));
+static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&
+              Same(RobotCellBlock::kUnloading, kCellAgvUnloading));
+
 }  // namespace
 
 RobotCellBlock::RobotCellBlock(std::string name, Config config)
-    : Block(std::move(name)), config_(std::move(config)) {
+    : Block(std::move(name)), config_(std::move(config)), params_(std::make_unique<CellParams>()) {
   for (const Robot& robot : config_.robots) {
     dof_offset_.push_back(total_dof_);
     total_dof_ += robot.arm.dof;
   }
+  const Config& c = config_;
+  CellParams& p = *params_;
+  if (c.robots.size() > static_cast<size_t>(kCellMaxRobots))
+    throw std::invalid_argument("robot_cell '" + this->name() +
+                                "': " + std::to_string(c.robots.size()) + " robots, at most " +
+                                std::to_string(kCellMaxRobots));
+  p.num_robots = static_cast<int>(c.robots.size());
+  for (size_t r = 0; r < c.robots.size(); ++r) {
+    const Robot& robot = c.robots[r];
+    CellRobotParams& out = p.robots[r];
+    if (robot.spots.size() > static_cast<size_t>(kCellMaxSpots) ||
+        robot.waypoints.size() > static_cast<size_t>(kCellMaxWaypoints) ||
+        robot.spot_tcp.size() > static_cast<size_t>(kCellMaxSpots) + 1 ||
+        robot.program.size() > static_cast<size_t>(kCellMaxSteps))
+      throw std::invalid_argument("robot_cell '" + this->name() + "', robot '" + robot.name +
+                                  "': more than " + std::to_string(kCellMaxSpots) + " weld spots");
+    out.arm = robot.arm;
+    out.arm_loaded = robot.arm_loaded;
+    out.assembly = robot.assembly ? 1 : 0;
+    out.part_mass_kg = robot.part_mass_kg;
+    out.base = robot.base;
+    out.gravity_base = robot.base.R.transpose() * kGravity;
+    out.home = robot.home;
+    for (int i = 0; i < kArmMaxDof; ++i) {
+      out.max_accel[i] = robot.max_accel[i];
+      out.max_jerk[i] = robot.max_jerk[i];
+    }
+    out.jerk_limited = robot.jerk_limited ? 1 : 0;
+    out.link_radius_m = robot.link_radius_m;
+    out.dof_offset = dof_offset_[r];
+    out.num_waypoints = static_cast<int>(robot.waypoints.size());
+    for (size_t k = 0; k < robot.waypoints.size(); ++k) out.waypoints[k] = robot.waypoints[k];
+    out.num_spots = static_cast<int>(robot.spot_tcp.size());
+    for (size_t k = 0; k < robot.spot_tcp.size(); ++k) out.spot_p[k] = robot.spot_tcp[k].p;
+    out.program_length = static_cast<int>(robot.program.size());
+    for (size_t k = 0; k < robot.program.size(); ++k) {
+      out.program[k] = robot.program[k];
+      out.program_weld[k] = robot.program_weld[k];
+      out.program_zone[k] = robot.program_zone[k];
+      out.program_spot[k] = robot.program_spot[k];
+      out.program_grip[k] = robot.program_grip[k];
+    }
+  }
+  p.interlocks = c.interlocks ? 1 : 0;
+  p.conveyor_length_m = c.conveyor_length_m;
+  p.exit_length_m = c.exit_length_m;
+  p.clamp_time_s = c.clamp_time_s;
+  p.unclamp_time_s = c.unclamp_time_s;
+  for (int k = 0; k < 3; ++k) p.body_size_m[k] = c.body_size_m(k);
+  p.body_floor_m = c.body_floor_m;
+  p.weld_time_s = c.weld_time_s;
+  p.weld_tolerance_m = c.weld_tolerance_m;
+  p.servo_bandwidth_rad_per_s = c.servo_bandwidth_rad_per_s;
+  p.override_ramp_per_s = c.override_ramp_per_s;
+  p.drive_efficiency = c.drive_efficiency;
+  p.regeneration = c.regeneration;
+  p.standby_W = c.standby_W;
+  p.copper_loss_W_per_Nm2 = c.copper_loss_W_per_Nm2;
+  p.conveyor_power_W = c.conveyor_power_W;
+  p.slow_distance_m = c.slow_distance_m;
+  p.stop_distance_m = c.stop_distance_m;
+  p.reduced_speed = c.reduced_speed;
+  p.stop_time_s = c.stop_time_s;
+  p.stop_category = c.stop_category;
+  p.visitor_enter_s = c.visitor_enter_s;
+  p.visitor_speed_m_per_s = c.visitor_speed_m_per_s;
+  p.visitor_start_distance_m = c.visitor_start_distance_m;
+  p.visitor_closest_m = c.visitor_closest_m;
+  p.visitor_dwell_s = c.visitor_dwell_s;
+  p.collision_stop = c.collision_stop ? 1 : 0;
+  p.agv_enabled = c.agv_enabled ? 1 : 0;
+  p.agv = c.agv;
+  for (int k = 0; k < 2; ++k) {
+    p.agv_pickup_xy[k] = c.agv_pickup_xy[k];
+    p.agv_dropoff_xy[k] = c.agv_dropoff_xy[k];
+  }
+  p.agv_load_time_s = c.agv_load_time_s;
+  p.agv_parts_per_trip = c.agv_parts_per_trip;
+  p.buffer_capacity = c.buffer_capacity;
+  p.collision_check_ticks = c.collision_check_ticks;
+  p.grip_time_s = c.grip_time_s;
+  p.grip_tolerance_m = c.grip_tolerance_m;
+  p.assembly_robots = c.assembly_robots;
+  p.body_kinematic = c.physics == Physics::kNative ? 1 : 0;
+  for (int k = 0; k < 4; ++k) p.zone_xy_m[k] = c.zone_xy_m[k];
+  p.agv_triggers_safety = c.agv_triggers_safety ? 1 : 0;
+  p.agv_footprint_radius_m = c.agv_footprint_radius_m;
 }
+
+RobotCellBlock::~RobotCellBlock() = default;
 
 double RobotCellBlock::AgvZoneDistance(double x_m, double y_m) const {
-  const double* zone = config_.zone_xy_m;
-  const double dx = std::max({zone[0] - x_m, 0.0, x_m - zone[2]});
-  const double dy = std::max({zone[1] - y_m, 0.0, y_m - zone[3]});
-  return std::sqrt(dx * dx + dy * dy) - config_.agv_footprint_radius_m;
+  return CellAgvZoneDistance(*params_, x_m, y_m);
 }
 
-double RobotCellBlock::VisitorDistance(double t) const {
-  const Config& c = config_;
-  if (c.visitor_enter_s < 0 || t < c.visitor_enter_s) return kInf;
-  const double t_rel = t - c.visitor_enter_s;
-  const double walk = (c.visitor_start_distance_m - c.visitor_closest_m) / c.visitor_speed_m_per_s;
-  if (t_rel < walk) return c.visitor_start_distance_m - c.visitor_speed_m_per_s * t_rel;
-  if (t_rel < walk + c.visitor_dwell_s) return c.visitor_closest_m;
-  if (t_rel < 2 * walk + c.visitor_dwell_s)
-    return c.visitor_closest_m + c.visitor_speed_m_per_s * (t_rel - walk - c.visitor_dwell_s);
-  return kInf;
-}
+double RobotCellBlock::VisitorDistance(double t) const { return CellVisitorDistance(*params_, t); }
 
 std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, ParamReader& params) {
   Config c;
@@ -297,6 +363,11 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
       entry.Error("pick", "", "expected only on a robot with role: assembly");
     }
     std::vector<ParamReader> spots = entry.ChildList("spots");
+    if (spots.size() > static_cast<size_t>(kCellMaxSpots))
+      entry.Error("spots", std::to_string(spots.size()) + " spots",
+                  "expected at most " + std::to_string(kCellMaxSpots) +
+                      " weld spots per robot (the cell's fixed capacity, kCellMaxSpots in "
+                      "robots/robot_cell_world.h)");
     for (ParamReader& spot_reader : spots) {
       Spot spot;
       spot.position = Vec3(spot_reader.NumberList("position_m", NumberRange::Any("m"), 3, 3),
@@ -443,8 +514,9 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     }
   }
   if (robots.empty()) params.Error("robots", "", "expected at least one robot");
-  if (robots.size() > 8)
-    params.Error("robots", std::to_string(robots.size()), "expected at most 8 robots");
+  if (robots.size() > static_cast<size_t>(kCellMaxRobots))
+    params.Error("robots", std::to_string(robots.size()),
+                 "expected at most " + std::to_string(kCellMaxRobots) + " robots");
   if (!params.diagnostics()->ok()) return nullptr;
   return std::make_unique<RobotCellBlock>(name, std::move(c));
 }
@@ -665,19 +737,15 @@ std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
 }
 
 void RobotCellBlock::WriteBodyPose(BlockIo& io) const {
-  const double* cell = io.Field(cell_);
-  if (!native()) {
-    const double* body = io.Field(body_rigid_);
-    io.Out(out_body_pose_[0])[0] = body[kRigidX];
-    io.Out(out_body_pose_[1])[0] = body[kRigidY];
-    io.Out(out_body_pose_[2])[0] = body[kRigidZ];
-    io.Out(out_body_pose_[3])[0] = CellBodyYaw(body);
+  if (native()) {
+    CellWriteBodyPose(*params_, WorldView(io));
     return;
   }
-  io.Out(out_body_pose_[0])[0] = cell[kBodyX];
-  io.Out(out_body_pose_[1])[0] = 0.0;
-  io.Out(out_body_pose_[2])[0] = config_.body_floor_m + 0.5 * config_.body_size_m.z();
-  io.Out(out_body_pose_[3])[0] = 0.0;
+  const double* body = io.Field(body_rigid_);
+  io.Out(out_body_pose_[0])[0] = body[kRigidX];
+  io.Out(out_body_pose_[1])[0] = body[kRigidY];
+  io.Out(out_body_pose_[2])[0] = body[kRigidZ];
+  io.Out(out_body_pose_[3])[0] = CellBodyYaw(body);
 }
 
 void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
@@ -722,471 +790,121 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   WriteBodyPose(io);
 }
 
+CellWorld RobotCellBlock::WorldView(BlockIo& io) const {
+  CellWorld w;
+  w.q = io.Field(q_);
+  w.qd = io.Field(qd_);
+  w.tau = io.Field(tau_);
+  w.move_from = io.Field(from_);
+  w.move_to = io.Field(to_);
+  w.robot = io.Field(robot_);
+  w.robot_state = io.Field<int64_t>(robot_state_);
+  w.cell = io.Field(cell_);
+  w.counts = io.Field<int64_t>(counts_);
+  w.zone_owner = io.Field<int64_t>(zone_owner_);
+  w.visitor = io.Field(visitor_);
+  w.agv = io.Field(agv_);
+  w.power_W = io.Out(out_power_);
+  for (int k = 0; k < 4; ++k) w.body_pose[k] = io.Out(out_body_pose_[k]);
+  return w;
+}
+
 void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
-  auto* aux = native() ? nullptr : static_cast<CellBulletWorld*>(io.Aux());
-  const double dt = tick.period_s, t = tick.time_s;
-  ArmVector drive[8];  // drive torque per robot for the native plant step
-  const int R = static_cast<int>(config_.robots.size());
-  double* cell = io.Field(cell_);
-  int64_t* counts = io.Field<int64_t>(counts_);
-  int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
-  double* q_all = io.Field(q_);
-  double* qd_all = io.Field(qd_);
-  double* tau_all = io.Field(tau_);
-  double* from_all = io.Field(from_);
-  double* to_all = io.Field(to_);
-  cell[kElapsedS] += dt;
-  CellBulletInputs bullet;  // Bullet mode: this tick's inputs to the rigid bodies
-  if (aux != nullptr)
-    for (int k = 0; k < 3; ++k) bullet.agv_before[k] = io.Field(agv_)[kAgvX + k];
-
-  // Safety: speed-and-separation monitoring from the scanner's distance to the nearest person
-  // or AGV (the AGV where the last tick left it).
-  double distance = VisitorDistance(t);
-  if (config_.agv_enabled && config_.agv_triggers_safety) {
-    const double* agv = io.Field(agv_);
-    distance = std::min(distance, AgvZoneDistance(agv[kAgvX], agv[kAgvY]));
+  const CellWorld w = WorldView(io);
+  const double dt = tick.period_s;
+  if (native()) {
+    CellWorldStepNative(*params_, tick.tick, tick.time_s, dt, w);
+    return;
   }
-  io.Field(visitor_)[0] = distance;
-  const int safety =
-      distance < config_.stop_distance_m ? 2 : (distance < config_.slow_distance_m ? 1 : 0);
-  counts[kSafety] = safety;
-  if (safety == 2) cell[kSafetyStopS] += dt;
-  const double safety_cap = safety == 2 ? 0.0 : (safety == 1 ? config_.reduced_speed : 1.0);
-
-  // Conveyor and station.
-  const double belt = counts[kJam] != 0 ? 0.0 : cell[kConveyorSpeed];
-  double power_W = config_.standby_W * R;
-  const int64_t phase = counts[kStationPhase];
-  if (phase == kArriving || phase == kLeaving) {
-    // Bullet mode: the belt carries the rigid body (kBodyX is its x after the last step).
-    if (aux == nullptr) cell[kBodyX] += belt * dt;
-    if (belt > 0) power_W += config_.conveyor_power_W;
-    if (phase == kArriving && cell[kBodyX] >= 0.0) {
-      if (aux == nullptr) cell[kBodyX] = 0.0;
-      counts[kStationPhase] = kClamping;
-      cell[kStationTimer] = 0.0;
-    } else if (phase == kLeaving && cell[kBodyX] >= config_.exit_length_m) {
-      cell[kBodyX] = -config_.conveyor_length_m;
-      counts[kStationPhase] = kArriving;
-      if (aux != nullptr) CellBodyAtRest(config_, cell[kBodyX], belt, io.Field(body_rigid_));
-    }
-  } else if (phase == kClamping) {
-    cell[kStationTimer] += dt;
-    double* agv = io.Field(agv_);
-    // Without an assembly robot the station itself takes one part per body from the buffer.
-    const bool station_takes_part = config_.agv_enabled && config_.assembly_robots == 0;
-    const bool part = !station_takes_part || agv[kAgvBuffer] >= 1.0;
-    if (!part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) agv[kAgvStarvedS] += dt;
-    if (part && cell[kStationTimer] >= config_.clamp_time_s - 1e-12) {
-      if (station_takes_part) {
-        agv[kAgvBuffer] -= 1.0;
-        agv[kAgvConsumed] += 1.0;
-      }
-      counts[kStationPhase] = kProcessing;
-      for (int r = 0; r < R; ++r) {
-        int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-        st[kStep] = 0;
-        st[kPhase] = (st[kFaulted] == 0 && st[kProgram] == 1) ? kIdle : kDone;
-      }
-    }
-  } else if (phase == kUnclamping) {
-    cell[kStationTimer] += dt;
-    if (cell[kStationTimer] >= config_.unclamp_time_s - 1e-12) {
-      counts[kStationPhase] = kLeaving;
-      ++counts[kBodies];
-      const double now = t + dt;
-      if (counts[kBodies] > 1) {
-        cell[kCycleSumS] += now - cell[kLastReleaseS];
-        ++counts[kCycles];
-      }
-      cell[kLastReleaseS] = now;
-    }
-  }
-
-  // Part supply: the AGV shuttles between pickup and the cell buffer.
-  if (config_.agv_enabled) {
-    double* agv = io.Field(agv_);
-    AgvPose pose{agv[kAgvX], agv[kAgvY], agv[kAgvHeading]};
-    auto drive_to = [&](const double* goal, int next_mode) {
-      double left = 0, right = 0;
-      if (agv[kAgvBroken] != 0) return;
-      if (AgvGoToGoal(config_.agv, pose, goal[0], goal[1], &left, &right)) {
-        agv[kAgvMode] = static_cast<double>(next_mode);
-        agv[kAgvTimer] = 0.0;
-      } else {
-        AgvStep(config_.agv, left, right, dt, &pose);
-      }
-    };
-    switch (static_cast<int>(agv[kAgvMode])) {
-      case kWaiting:
-        if (agv[kAgvBuffer] + config_.agv_parts_per_trip <= config_.buffer_capacity)
-          agv[kAgvMode] = static_cast<double>(kToPickup);
-        break;
-      case kToPickup:
-        drive_to(config_.agv_pickup_xy, kLoading);
-        break;
-      case kToDropoff:
-        drive_to(config_.agv_dropoff_xy, kUnloading);
-        break;
-      case kLoading:
-      case kUnloading:
-        if (agv[kAgvBroken] == 0) agv[kAgvTimer] += dt;
-        if (agv[kAgvTimer] >= config_.agv_load_time_s - 1e-12) {
-          if (agv[kAgvMode] == static_cast<double>(kLoading)) {
-            agv[kAgvMode] = static_cast<double>(kToDropoff);
-          } else {
-            agv[kAgvBuffer] += config_.agv_parts_per_trip;
-            agv[kAgvDelivered] += config_.agv_parts_per_trip;
-            agv[kAgvMode] = static_cast<double>(kWaiting);
-          }
-        }
-        break;
-      default:
-        break;
-    }
-    agv[kAgvX] = pose.x_m;
-    agv[kAgvY] = pose.y_m;
-    agv[kAgvHeading] = pose.heading_rad;
-  }
-
-  // Robots: program state machine, reference, servo torque.
-  bool all_done = true;
-  for (int r = 0; r < R; ++r) {
-    const Robot& robot = config_.robots[static_cast<size_t>(r)];
-    const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
-    double* rf = io.Field(robot_) + r * kRobotSlots;
-    int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-    double* from = from_all + off;
-    double* to = to_all + off;
-    ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
-    if (aux != nullptr) {
-      aux->GetArmState(r, &q, &qd);
-    } else {
-      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
-    }
-    const bool faulted = st[kFaulted] != 0;
-    double target = std::min({cell[kUserOverride], safety_cap, rf[kDerate]});
-    if (faulted) target = 0.0;
-    const double ramp =
-        safety == 2 ? 1.0 / (kStopRampShare * config_.stop_time_s) : config_.override_ramp_per_s;
-    rf[kOverride] = RampOverride(rf[kOverride], target, ramp, dt);
-
-    // Starts program step st[kStep] (or waits for its zone).
-    auto start_step = [&]() {
-      const size_t k = static_cast<size_t>(st[kStep]);
-      // A pick reserves a part of the buffer before the arm goes down (no two robots reach
-      // for the same part); with an empty buffer the robot waits above it.
-      if (robot.program_grip[k] == 1 && st[kHolding] == 0) {
-        if (config_.agv_enabled) {
-          double* agv = io.Field(agv_);
-          if (agv[kAgvBuffer] < 1.0) {
-            st[kPhase] = kWaitPart;
-            return;
-          }
-          agv[kAgvBuffer] -= 1.0;
-        }
-        st[kHolding] = 2;
-      }
-      const int zone = robot.program_zone[k];
-      if (config_.interlocks && zone >= 0 && zone_owner[zone] != r) {
-        if (zone_owner[zone] != -1) {
-          st[kPhase] = kWaitZone;
-          return;
-        }
-        zone_owner[zone] = r;
-      }
-      if (st[kZoneHeld] >= 0 && st[kZoneHeld] != zone && zone_owner[st[kZoneHeld]] == r)
-        zone_owner[st[kZoneHeld]] = -1;
-      st[kZoneHeld] = config_.interlocks ? zone : -1;
-      st[kSegmentZone] = zone;
-      const ArmVector& goal = robot.waypoints[static_cast<size_t>(robot.program[k])];
-      ArmVector start = ArmVector::Zero();
-      for (int i = 0; i < n; ++i) {
-        start(i) = to[i];
-        from[i] = to[i];
-        to[i] = goal(i);
-      }
-      rf[kPathTime] = 0.0;
-      StoreProfile(PlanMove(robot, start, goal), rf);
-      st[kPhase] = kMoving;
-    };
-    auto next_step = [&]() {
-      ++st[kStep];
-      if (st[kStep] >= static_cast<int64_t>(robot.program.size())) {
-        st[kPhase] = kDone;
-        st[kSegmentZone] = -1;
-        if (st[kZoneHeld] >= 0 && zone_owner[st[kZoneHeld]] == r) zone_owner[st[kZoneHeld]] = -1;
-        st[kZoneHeld] = -1;
-      } else {
-        start_step();
-      }
-    };
-    if (!faulted) {
-      switch (st[kPhase]) {
-        case kIdle:
-          start_step();
-          break;
-        case kWaitZone:
-          cell[kInterlockWaitS] += dt;
-          start_step();
-          break;
-        case kMoving:
-          rf[kPathTime] += rf[kOverride] * dt;
-          if (rf[kPathTime] >= rf[kMoveDuration]) {
-            const size_t k = static_cast<size_t>(st[kStep]);
-            if (robot.program_weld[k] != 0 || robot.program_grip[k] != 0) {
-              st[kPhase] = robot.program_weld[k] != 0 ? kWelding : kGripping;
-              rf[kDwell] = 0.0;
-              rf[kWeldErrorM] = 0.0;
-              st[kWeldOk] = 1;
-            } else {
-              // The arm has left the zone only once it is back at a waypoint outside it.
-              if (st[kZoneHeld] >= 0 &&
-                  (st[kStep] + 1 >= static_cast<int64_t>(robot.program.size()) ||
-                   robot.program_zone[static_cast<size_t>(st[kStep] + 1)] != st[kZoneHeld])) {
-                if (zone_owner[st[kZoneHeld]] == r) zone_owner[st[kZoneHeld]] = -1;
-                st[kZoneHeld] = -1;
-                st[kSegmentZone] = -1;
-              }
-              next_step();
-            }
-          }
-          break;
-        case kWelding:
-          if (rf[kOverride] > 0.0) rf[kDwell] += dt;
-          if (rf[kDwell] >= config_.weld_time_s - 1e-12) {
-            ++counts[kWelds];
-            counts[kGoodWelds] += st[kWeldOk];
-            rf[kWearM] += rf[kWearRateM];
-            next_step();
-          }
-          break;
-        case kGripping:
-          if (rf[kOverride] > 0.0) rf[kDwell] += dt;
-          if (rf[kDwell] >= config_.grip_time_s - 1e-12) {
-            const bool in_tolerance = st[kWeldOk] != 0;
-            if (robot.program_grip[static_cast<size_t>(st[kStep])] == 1) {
-              if (st[kHolding] == 2 && in_tolerance) {
-                st[kHolding] = 1;
-                io.Field(agv_)[kAgvConsumed] += 1.0;
-              } else if (st[kHolding] == 2) {
-                // Missed grasp: the reserved part stays in the buffer.
-                if (config_.agv_enabled) io.Field(agv_)[kAgvBuffer] += 1.0;
-                st[kHolding] = 0;
-                ++counts[kFailedPicks];
-              }
-            } else {
-              if (st[kHolding] == 1 && in_tolerance)
-                ++counts[kPartsPlaced];
-              else
-                ++counts[kPartsMissed];
-              if (st[kHolding] == 1) st[kHolding] = 0;
-            }
-            next_step();
-          }
-          break;
-        case kWaitPart:
-          io.Field(agv_)[kAgvStarvedS] += dt;
-          start_step();
-          break;
-        default:
-          break;
-      }
-    }
-    if (!faulted && st[kPhase] == kExternal) {
-      rf[kPathTime] += rf[kOverride] * dt;
-      if (rf[kPathTime] >= rf[kMoveDuration]) st[kPhase] = kDone;
-    }
-    if (st[kPhase] == kMoving || st[kPhase] == kWelding || st[kPhase] == kGripping ||
-        st[kPhase] == kExternal)
-      rf[kBusyS] += dt;
-    // The servo and the plant carry the part while the gripper holds it.
-    const ArmModel& arm = st[kHolding] == 1 ? robot.arm_loaded : robot.arm;
-    if (!(faulted || st[kPhase] == kDone || st[kPhase] == kExternal)) all_done = false;
-
-    // Reference and computed-torque servo (or brakes).
-    const PathProfile profile = LoadProfile(rf);
-    ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
-    for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
-    ArmVector q_ref, qd_ref, qdd_ref;
-    SampleJointMove(profile, q0, q1, rf[kPathTime], rf[kOverride], &q_ref, &qd_ref, &qdd_ref);
-    const Eigen::Vector3d gravity = robot.base.R.transpose() * kGravity;
-    bool still = true;
-    for (int i = 0; i < n; ++i) still = still && std::abs(qd(i)) < kStandstillRadPerS;
-    const bool brakes = faulted ||
-                        (safety == 2 && config_.stop_category == StopCategory::kCategory0) ||
-                        (safety == 2 && config_.stop_category == StopCategory::kCategory1 &&
-                         rf[kOverride] == 0.0 && still);
-    ArmVector tau = ArmVector::Zero();
-    const double derate = rf[kDerate];
-    if (brakes) {
-      // Friction brakes: the torque that halves the joint velocities within this step
-      // (inverse dynamics with qdd = -qd / (2 dt), so coupling and the static load are
-      // included), limited per axis by the brake rating.
-      const ArmVector decelerate = -0.5 / dt * qd;
-      const ArmVector wanted = ArmInverseDynamics(arm, q, qd, decelerate, gravity, true);
-      for (int i = 0; i < n; ++i)
-        tau(i) = BrakeTorque(0.0, wanted(i), robot.arm.max_effort[i], 0.0);
-    } else {
-      const double w = config_.servo_bandwidth_rad_per_s;
-      const ArmVector qdd_cmd = qdd_ref + w * w * (q_ref - q) + 2.0 * w * (qd_ref - qd);
-      tau = ArmInverseDynamics(arm, q, qd, qdd_cmd, gravity, true);
-      for (int i = 0; i < n; ++i) {
-        const double limit = robot.arm.max_effort[i] * derate;
-        tau(i) = std::clamp(tau(i), -limit, limit);
-      }
-    }
-    if (aux != nullptr) {
-      // Bullet has no joint friction: the plant's friction is an explicit opposing torque.
-      ArmVector applied = tau;
-      for (int i = 0; i < n; ++i) applied(i) -= ArmFriction(robot.arm, i, qd(i));
-      if (st[kHolding] == 1 && robot.part_mass_kg > 0) {
-        // The multibody's links do not include the part: its weight acts through the tool
-        // Jacobian (a point mass; its inertia is left out on this path).
-        const ArmJacobian J = ArmToolJacobian(robot.arm, q);
-        applied += J.topRows<3>().transpose() * (robot.part_mass_kg * gravity);
-      }
-      aux->SetArmTorques(r, applied);
-    } else {
-      drive[r] = tau;
-    }
-    for (int i = 0; i < n; ++i) tau_all[off + i] = brakes ? 0.0 : tau(i);
-  }
-  if (aux != nullptr) {
-    // One step of the whole Bullet world: arms, belts, clamp, car body, AGV.
-    const int64_t station = counts[kStationPhase];
-    bullet.belt_speed_m_per_s = (station == kArriving || station == kLeaving) ? belt : 0.0;
-    bullet.clamp = station == kClamping || station == kProcessing;
-    for (int k = 0; k < 3; ++k) bullet.agv_after[k] = io.Field(agv_)[kAgvX + k];
-    double* body = io.Field(body_rigid_);
-    aux->Step(dt, bullet, body);
-    cell[kBodyX] = body[kRigidX];
-  } else {
-    // Native plant: friction (viscous explicit, Coulomb as a bounded impulse), joint limits,
-    // torque limits and semi-implicit Euler, on the state fields (robots/arm_native.h).
+  // Bullet physics: the per-world Bullet world holds the joint state and the car body of
+  // record; the HD phases work on the q/qd fields, which are copied from it before each phase.
+  auto* aux = static_cast<CellBulletWorld*>(io.Aux());
+  const int R = params_->num_robots;
+  auto pull_state = [&]() {
     for (int r = 0; r < R; ++r) {
-      const Robot& robot = config_.robots[static_cast<size_t>(r)];
-      const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
-      ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
-      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
-      const int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-      ArmNativeStep(st[kHolding] == 1 ? robot.arm_loaded : robot.arm, drive[r],
-                    robot.base.R.transpose() * kGravity, dt, &q, &qd);
-      for (int i = 0; i < n; ++i) q_all[off + i] = q(i), qd_all[off + i] = qd(i);
-    }
-  }
-
-  // Export the new joint state; drive power; weld checks.
-  for (int r = 0; r < R; ++r) {
-    const Robot& robot = config_.robots[static_cast<size_t>(r)];
-    const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
-    double* rf = io.Field(robot_) + r * kRobotSlots;
-    int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-    ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
-    if (aux != nullptr) {
+      const int n = params_->robots[r].arm.dof, off = params_->robots[r].dof_offset;
+      ArmVector q, qd;
       aux->GetArmState(r, &q, &qd);
-    } else {
-      for (int i = 0; i < n; ++i) q(i) = q_all[off + i], qd(i) = qd_all[off + i];
+      for (int i = 0; i < n; ++i) w.q[off + i] = q(i), w.qd[off + i] = qd(i);
     }
-    double mechanical = 0.0, copper = 0.0;
-    for (int i = 0; i < n; ++i) {
-      q_all[off + i] = q(i);
-      qd_all[off + i] = qd(i);
-      mechanical += tau_all[off + i] * qd(i);
-      copper += config_.copper_loss_W_per_Nm2 * tau_all[off + i] * tau_all[off + i];
-    }
-    const double electrical =
-        (mechanical >= 0 ? mechanical / config_.drive_efficiency
-                         : mechanical * config_.drive_efficiency * config_.regeneration) +
-        copper;
-    power_W += electrical;
-    rf[kEnergyJ] += electrical * dt;
-    if (st[kPhase] == kWelding) {
-      // The worn tip is shorter: the contact point lies `wear` behind the nominal TCP.
-      const ArmPose tcp = ArmToolPose(robot.arm, q);
-      const Eigen::Vector3d tip = tcp.p - rf[kWearM] * tcp.R.col(2);
-      const size_t spot = static_cast<size_t>(robot.program_spot[static_cast<size_t>(st[kStep])]);
-      const double error = (tip - robot.spot_tcp[spot].p).norm();
-      rf[kWeldErrorM] = std::max(rf[kWeldErrorM], error);
-      if (error > config_.weld_tolerance_m) st[kWeldOk] = 0;
-    } else if (st[kPhase] == kGripping) {
-      const ArmPose tcp = ArmToolPose(robot.arm, q);
-      const size_t spot = static_cast<size_t>(robot.program_spot[static_cast<size_t>(st[kStep])]);
-      const double error = (tcp.p - robot.spot_tcp[spot].p).norm();
-      rf[kWeldErrorM] = std::max(rf[kWeldErrorM], error);
-      if (error > config_.grip_tolerance_m) st[kWeldOk] = 0;
-    }
-  }
-  cell[kEnergyJ_] += power_W * dt;
-  io.Out(out_power_)[0] = power_W;
-  WriteBodyPose(io);
-
-  // The station releases the body when every robot is done.
-  if (counts[kStationPhase] == kProcessing && all_done) {
-    for (int r = 0; r < R; ++r) {
-      const Robot& robot = config_.robots[static_cast<size_t>(r)];
-      const int64_t* st = io.Field<int64_t>(robot_state_) + r * kStateSlots;
-      if (st[kFaulted] != 0 || st[kProgram] != 1) {
-        // Welds this robot did not make on this body.
-        int64_t missing = 0, missing_parts = 0;
-        for (size_t k = st[kFaulted] != 0 ? static_cast<size_t>(st[kStep]) : 0;
-             k < robot.program_weld.size(); ++k) {
-          missing += robot.program_weld[k];
-          missing_parts += robot.program_grip[k] == 2 ? 1 : 0;
-        }
-        if (st[kFaulted] != 0 && st[kPhase] == kDone) missing = missing_parts = 0;
-        counts[kMissedWelds] += missing;
-        counts[kPartsMissed] += missing_parts;
-      }
-    }
-    counts[kStationPhase] = kUnclamping;
-    cell[kStationTimer] = 0.0;
-  }
-
-  // Collision checks between arms (capsules through the joint origins) and against the body.
-  if (tick.tick % config_.collision_check_ticks == 0) {
-    bool colliding = false;
-    Eigen::Vector3d points[8][kArmMaxDof + 2];
-    int num_points[8] = {};
-    for (int r = 0; r < R && r < 8; ++r) {
-      const Robot& robot = config_.robots[static_cast<size_t>(r)];
+  };
+  CellBulletInputs bullet;  // this tick's inputs to the rigid bodies
+  for (int k = 0; k < 3; ++k) bullet.agv_before[k] = w.agv[kCellAgvX + k];
+  pull_state();
+  const int64_t phase_before = w.counts[kCellStationPhase];
+  CellScratch scratch;
+  CellPhaseA(*params_, tick.time_s, dt, w, &scratch);
+  double* body = io.Field(body_rigid_);
+  const double belt = w.counts[kCellJam] != 0 ? 0.0 : w.cell[kCellConveyorSpeed];
+  // A body that left at the exit is handed over at the entry, resting on the belt at its speed.
+  if (phase_before == kCellLeaving && w.counts[kCellStationPhase] == kCellArriving)
+    CellBodyAtRest(config_, w.cell[kCellBodyX], belt, body);
+  for (int r = 0; r < R; ++r) {
+    // Bullet has no joint friction: the plant's friction is an explicit opposing torque.
+    const CellRobotParams& robot = params_->robots[r];
+    ArmVector applied = scratch.drive[r];
+    for (int i = 0; i < robot.arm.dof; ++i)
+      applied(i) -= ArmFriction(robot.arm, i, w.qd[robot.dof_offset + i]);
+    if (w.robot_state[r * kCellStateSlots + kCellHolding] == 1 && robot.part_mass_kg > 0) {
+      // The multibody's links do not include the part: its weight acts through the tool
+      // Jacobian (a point mass; its inertia is left out on this path).
       ArmVector q = ArmVector::Zero();
-      for (int i = 0; i < robot.arm.dof; ++i) q(i) = q_all[dof_offset_[static_cast<size_t>(r)] + i];
-      ArmPose poses[kArmMaxDof];
-      ArmForwardKinematics(robot.arm, q, poses);
-      int m = 0;
-      points[r][m++] = robot.base.p;
-      for (int i = 0; i < robot.arm.dof; ++i) points[r][m++] = robot.base.Apply(poses[i].p);
-      points[r][m++] = robot.base.Apply((poses[robot.arm.tool_body] * robot.arm.tool).p);
-      num_points[r] = m;
+      for (int i = 0; i < robot.arm.dof; ++i) q(i) = w.q[robot.dof_offset + i];
+      const ArmJacobian J = ArmToolJacobian(robot.arm, q);
+      applied += J.topRows<3>().transpose() * (robot.part_mass_kg * robot.gravity_base);
     }
-    for (int a = 0; a < R && a < 8 && !colliding; ++a)
-      for (int b = a + 1; b < R && b < 8 && !colliding; ++b)
-        for (int i = 0; i + 1 < num_points[a] && !colliding; ++i)
-          for (int j = 0; j + 1 < num_points[b] && !colliding; ++j)
-            colliding =
-                SegmentDistance(points[a][i], points[a][i + 1], points[b][j], points[b][j + 1]) <
-                config_.robots[static_cast<size_t>(a)].link_radius_m +
-                    config_.robots[static_cast<size_t>(b)].link_radius_m;
-    // Arm against the clamped body (the gun segment touches it by design and is excluded).
-    if (counts[kStationPhase] >= kClamping && counts[kStationPhase] <= kUnclamping) {
-      const Eigen::Vector3d half = 0.5 * config_.body_size_m;
-      const Eigen::Vector3d center(cell[kBodyX], 0.0, config_.body_floor_m + half.z());
-      for (int r = 0; r < R && r < 8 && !colliding; ++r)
-        for (int i = 1; i + 2 < num_points[r] && !colliding; ++i)
-          for (int s = 0; s <= 4 && !colliding; ++s) {
-            const Eigen::Vector3d p = points[r][i] + (points[r][i + 1] - points[r][i]) * (s / 4.0);
-            colliding = PointBoxDistance(p, center, half) <
-                        config_.robots[static_cast<size_t>(r)].link_radius_m;
-          }
-    }
-    if (colliding && counts[kInCollision] == 0) {
-      ++counts[kCollisions];
-      if (config_.collision_stop) cell[kUserOverride] = 0.0;
-    }
-    counts[kInCollision] = colliding ? 1 : 0;
+    aux->SetArmTorques(r, applied);
   }
+  // One step of the whole Bullet world: arms, belts, clamp, car body, AGV.
+  const int64_t station = w.counts[kCellStationPhase];
+  bullet.belt_speed_m_per_s = (station == kCellArriving || station == kCellLeaving) ? belt : 0.0;
+  bullet.clamp = station == kCellClamping || station == kCellProcessing;
+  for (int k = 0; k < 3; ++k) bullet.agv_after[k] = w.agv[kCellAgvX + k];
+  aux->Step(dt, bullet, body);
+  w.cell[kCellBodyX] = body[kRigidX];
+  pull_state();
+  CellPhaseB(*params_, tick.tick, dt, w, scratch);
+  WriteBodyPose(io);  // the rigid body's pose (phase B wrote the kinematic one)
+}
+
+namespace {
+
+// The cell description in executor memory.
+class CellDeviceData final : public DeviceBlockData {
+ public:
+  CellDeviceData(gpu::Executor& executor, const CellParams& params)
+      : params(gpu::DeviceArray<CellParams>::FromHost(executor, &params, 1)) {}
+  gpu::DeviceArray<CellParams> params;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceBlockData> RobotCellBlock::CreateDeviceData(gpu::Executor& executor) const {
+  return std::make_unique<CellDeviceData>(executor, *params_);
+}
+
+void RobotCellBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                  const BlockBinding& binding, const DeviceBlockData* data) const {
+  RobotCellDeviceArgs a;
+  a.params = static_cast<const CellDeviceData*>(data)->params.data();
+  a.tick = tick.tick;
+  a.time_s = tick.time_s;
+  a.period_s = tick.period_s;
+  a.q = state.Field<double>(q_);
+  a.qd = state.Field<double>(qd_);
+  a.tau = state.Field<double>(tau_);
+  a.move_from = state.Field<double>(from_);
+  a.move_to = state.Field<double>(to_);
+  a.robot = state.Field<double>(robot_);
+  a.cell = state.Field<double>(cell_);
+  a.visitor = state.Field<double>(visitor_);
+  a.agv = state.Field<double>(agv_);
+  a.power_W = state.Output(binding, out_power_);
+  for (int k = 0; k < 4; ++k) a.body_pose[k] = state.Output(binding, out_body_pose_[k]);
+  a.robot_state = state.Field<int64_t>(robot_state_);
+  a.counts = state.Field<int64_t>(counts_);
+  a.zone_owner = state.Field<int64_t>(zone_owner_);
+  RobotCellOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
@@ -1235,7 +953,7 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
             if (config_.agv_enabled) io.Field(agv_)[kAgvBuffer] += 1.0;
             st[kHolding] = 0;
           }
-          StartMoveFromReference(static_cast<int>(r), io, robot.home);
+          CellStartMoveFromReference(*params_, static_cast<int>(r), WorldView(io), robot.home);
           st[kPhase] = kMoving;
         }
       }
@@ -1271,64 +989,13 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
           break;
         }
       }
-      StartMoveFromReference(r, io, goal);
+      CellStartMoveFromReference(*params_, r, WorldView(io), goal);
       st[kPhase] = kExternal;
       break;
     }
     default:
       break;
   }
-}
-
-void RobotCellBlock::StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const {
-  const Robot& robot = config_.robots[static_cast<size_t>(r)];
-  const int n = robot.arm.dof, off = dof_offset_[static_cast<size_t>(r)];
-  double* rf = io.Field(robot_) + r * kRobotSlots;
-  double* from = io.Field(from_) + off;
-  double* to = io.Field(to_) + off;
-  const PathProfile profile = LoadProfile(rf);
-  ArmVector q0 = ArmVector::Zero(), q1 = ArmVector::Zero();
-  for (int i = 0; i < n; ++i) q0(i) = from[i], q1(i) = to[i];
-  ArmVector reference, unused_v, unused_a;
-  SampleJointMove(profile, q0, q1, rf[kPathTime], 1.0, &reference, &unused_v, &unused_a);
-  // A move interrupted mid-way restarts from where its reference stands (velocity is lost to
-  // the servo; interruptions are rare events: release, external commands).
-  ArmVector target = ArmVector::Zero();
-  for (int i = 0; i < n; ++i) {
-    target(i) = std::clamp(goal(i), robot.arm.lower[i], robot.arm.upper[i]);
-    from[i] = reference(i);
-    to[i] = target(i);
-  }
-  rf[kPathTime] = 0.0;
-  StoreProfile(PlanMove(robot, reference, target), rf);
-}
-
-PathProfile RobotCellBlock::PlanMove(const Robot& robot, const ArmVector& start,
-                                     const ArmVector& goal) const {
-  return robot.jerk_limited
-             ? PlanJointMoveSCurve(start, goal, robot.arm.max_velocity, robot.max_accel,
-                                   robot.max_jerk, robot.arm.dof)
-             : PlanJointMove(start, goal, robot.arm.max_velocity, robot.max_accel, robot.arm.dof);
-}
-
-void RobotCellBlock::StoreProfile(const PathProfile& profile, double* rf) {
-  rf[kMoveDuration] = profile.duration_s;
-  rf[kMoveAccelTime] = profile.accel_time_s;
-  rf[kMovePeak] = profile.peak_rate;
-  rf[kMoveAccel] = profile.accel;
-  rf[kMoveJerk] = profile.jerk;
-  rf[kMoveJerkTime] = profile.jerk_time_s;
-}
-
-PathProfile RobotCellBlock::LoadProfile(const double* rf) {
-  PathProfile profile;
-  profile.duration_s = rf[kMoveDuration];
-  profile.accel_time_s = rf[kMoveAccelTime];
-  profile.peak_rate = rf[kMovePeak];
-  profile.accel = rf[kMoveAccel];
-  profile.jerk = rf[kMoveJerk];
-  profile.jerk_time_s = rf[kMoveJerkTime];
-  return profile;
 }
 
 void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,

@@ -18,6 +18,7 @@
 #include "engine/block.h"
 #include "engine/params.h"
 #include "robots/agv_math.h"
+#include "robots/robot_cell_world.h"
 #include "robots/robot_model.h"
 #include "robots/trajectory_math.h"
 
@@ -105,6 +106,7 @@ class RobotCellBlock final : public Block {
   };
 
   RobotCellBlock(std::string name, Config config);
+  ~RobotCellBlock() override;
   static std::unique_ptr<Block> FromParams(const std::string& name, ParamReader& params);
 
   const Config& config() const { return config_; }
@@ -123,6 +125,15 @@ class RobotCellBlock final : public Block {
   void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
+  /// The device path runs native physics only (a Bullet world is a per-world CPU object).
+  bool SupportsCuda() const override { return native(); }
+  /// Uploads the cell description (CellParams) once.
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override;
+  /// CellWorldStepNative for every world (robots/robot_cell_kernels.h).
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
+  /// The flat description the per-world step functions run on (robots/robot_cell_world.h).
+  const CellParams& params() const { return *params_; }
   bool HasScene() const override { return true; }
   /// Robots (links as cylinders between joint origins, joints as spheres), the car body, the
   /// conveyor and the visitor, in the cell frame.
@@ -238,20 +249,17 @@ class RobotCellBlock final : public Block {
   FieldId body_rigid_field() const { return body_rigid_; }
 
  private:
-  /// Plans a joint move of robot r from its current reference to `goal` (clamped to limits).
-  void StartMoveFromReference(int r, BlockIo& io, const ArmVector& goal) const;
   bool native() const { return config_.physics == Physics::kNative; }
-  /// The move profile of robot r: planned (trapezoid or S-curve), stored in and read from its
-  /// "robot" float slots.
-  PathProfile PlanMove(const Robot& robot, const ArmVector& start, const ArmVector& goal) const;
-  static void StoreProfile(const PathProfile& profile, double* rf);
-  static PathProfile LoadProfile(const double* rf);
+  /// This world's fields as plain pointers.
+  CellWorld WorldView(BlockIo& io) const;
+  /// The car body pose ports: the kinematic pose (native) or the rigid body's (Bullet).
+  void WriteBodyPose(BlockIo& io) const;
   Config config_;
+  std::unique_ptr<CellParams> params_;  ///< config_ flattened (large: kept on the heap)
   int total_dof_ = 0;
   std::vector<int> dof_offset_;
   int out_power_ = -1;
   int out_body_pose_[4] = {-1, -1, -1, -1};  ///< car body x, y, z [m], yaw [rad] in the cell frame
-  void WriteBodyPose(BlockIo& io) const;
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
