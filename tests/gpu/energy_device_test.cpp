@@ -16,6 +16,7 @@
 #include "engine/simulator.h"
 #include "gpu/executor.h"
 #include "plants/register.h"
+#include "tests/gpu/state_compare.h"
 
 namespace ftwin {
 namespace {
@@ -238,45 +239,6 @@ TEST_CASE("Emulated device run of the instrument blocks equals the CPU run bit f
 }
 
 // ---- CUDA -----------------------------------------------------------------------------------
-
-struct Tolerance {
-  std::string field;
-  double abs = 0.0, rel = 0.0;
-};
-
-// Every field: f64 within the tolerance of its name (exact when none is listed), other dtypes
-// exactly. Returns "" or the first violation.
-std::string CompareStates(const Simulator& a, const Simulator& b,
-                          const std::vector<Tolerance>& tolerances) {
-  const Schema& schema = a.model().schema();
-  for (FieldId id = 0; id < schema.size(); ++id) {
-    const FieldDesc& field = schema.field(id);
-    if (field.dtype != DType::kFloat64) {
-      const size_t bytes = field.BytesPerWorld() * static_cast<size_t>(a.num_worlds());
-      if (std::memcmp(a.state().Bytes(id), b.state().Bytes(id), bytes) != 0)
-        return field.name + ": differs (compared exactly)";
-      continue;
-    }
-    Tolerance tolerance{field.name};
-    for (const Tolerance& t : tolerances)
-      if (t.field == field.name) tolerance = t;
-    const int64_t count = a.state().ElementCount(id) * a.num_worlds();
-    const double* x = a.state().Data<double>(id);
-    const double* y = b.state().Data<double>(id);
-    for (int64_t i = 0; i < count; ++i) {
-      if (std::memcmp(&x[i], &y[i], sizeof(double)) == 0) continue;
-      const double allowed = tolerance.abs + tolerance.rel * std::fabs(x[i]);
-      if (!(std::fabs(x[i] - y[i]) <= allowed)) {
-        std::ostringstream text;
-        text.precision(17);
-        text << field.name << "[" << i << "]: " << x[i] << " vs " << y[i] << " (allowed " << allowed
-             << ")";
-        return text.str();
-      }
-    }
-  }
-  return {};
-}
 
 struct ParityCase {
   std::string name;
