@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include "bench/gpu/bench_args.h"
 #include "engine/scenario.h"
 #include "engine/simulator.h"
 #include "gpu/executor.h"
@@ -130,14 +131,7 @@ Result Measure(int worlds, int threads, SimDevice device, const std::string& phy
   return result;
 }
 
-std::string Format(const Result& r) {
-  char text[32];
-  if (r.env_steps_per_s > 0)
-    std::snprintf(text, sizeof text, "%.4g", r.env_steps_per_s);
-  else
-    std::snprintf(text, sizeof text, "-");
-  return text;
-}
+std::string Format(const Result& r) { return bench::RateCell(r.env_steps_per_s); }
 
 }  // namespace
 
@@ -150,12 +144,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--max-cpu-worlds") == 0) max_cpu_worlds = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--max-bullet-worlds") == 0)
       max_bullet_worlds = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--worlds") == 0) {
-      sizes.clear();
-      std::stringstream list(argv[i + 1]);
-      std::string item;
-      while (std::getline(list, item, ',')) sizes.push_back(std::atoi(item.c_str()));
-    }
+    if (std::strcmp(argv[i], "--worlds") == 0) sizes = bench::ParseWorldList(argv[i + 1]);
   }
   std::string why;
   const bool cuda = gpu::Executor::CreateCuda(&why) != nullptr;

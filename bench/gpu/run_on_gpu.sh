@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFTWIN_ENABLE_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" > "$OUT/configure.txt" 2>&1
 cmake --build "$BUILD" -j"$(nproc)" --target gpu_tests sensors_tests energy_tests \
-  bench_gpu_building bench_gpu_energy bench_gpu_robot_cell bench_sensors_raycast ftwin \
+  bench_gpu_scenario bench_gpu_robot_cell bench_sensors_raycast ftwin \
   > "$OUT/build.txt" 2>&1 || { echo "build failed, see $OUT/build.txt"; tail -30 "$OUT/build.txt"; exit 1; }
 # The tests: [gpu] ones run on the device; the rest prove the emulated orchestration.
 "$BUILD/tests/gpu/gpu_tests" "[gpu]" > "$OUT/gpu_tests_gpu.txt" 2>&1
@@ -34,20 +34,21 @@ timeout 300 "$BUILD/bench/sensors/bench_sensors_raycast" > "$OUT/bench_sensors_r
 echo "raycast bench exit: $?" | tee -a "$OUT/summary.txt"
 tail -8 "$OUT/bench_sensors_raycast.txt" | tee -a "$OUT/summary.txt"
 # The benchmark (CPU columns only up to 16384 worlds to bound the run time).
-timeout 900 "$BUILD/bench/gpu/bench_gpu_building" --ticks 2000 \
+timeout 180 "$BUILD/bench/gpu/bench_gpu_scenario" --ticks 2000 \
   --worlds 1,64,1024,4096,16384,65536,262144 --max-cpu-worlds 16384 \
   > "$OUT/bench_gpu_building.txt" 2>&1
 echo "bench exit: $?" | tee -a "$OUT/summary.txt"
 cat "$OUT/bench_gpu_building.txt"
 # The energy site (every energy-plant block): CPU columns up to 4096 worlds, CUDA 2000 ticks.
-timeout 900 "$BUILD/bench/gpu/bench_gpu_energy" --world-steps 200000 --max-ticks 2000 \
+timeout 180 "$BUILD/bench/gpu/bench_gpu_scenario" --scenario scenarios/energy/site.yaml \
+  --world-steps 200000 --ticks 2000 \
   --worlds 1,16,256,1024,4096,16384,65536 --max-cpu-worlds 4096 \
   > "$OUT/bench_gpu_energy.txt" 2>&1
 echo "energy bench exit: $?" | tee -a "$OUT/summary.txt"
 cat "$OUT/bench_gpu_energy.txt"
 # The robot cell (native physics) as a batched environment: env-steps/s with random joint
 # targets every control period; CPU columns up to 4096 worlds, the Bullet peer up to 256.
-timeout 900 "$BUILD/bench/gpu/bench_gpu_robot_cell" --periods 20 \
+timeout 180 "$BUILD/bench/gpu/bench_gpu_robot_cell" --periods 20 \
   --worlds 1,16,256,4096,65536 --max-cpu-worlds 4096 --max-bullet-worlds 256 \
   > "$OUT/bench_gpu_robot_cell.txt" 2>&1
 echo "robot cell bench exit: $?" | tee -a "$OUT/summary.txt"
