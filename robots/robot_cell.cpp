@@ -1143,8 +1143,14 @@ void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
   const double* cell = io.Field<double>(cell_);
   const Eigen::Vector3d body_center(cell[kBodyX], 0.0,
                                     config_.body_floor_m + 0.5 * config_.body_size_m.z());
-  scene.Entity("car_body")
-      .primitives.push_back(Box(body_center, config_.body_size_m, {0.75, 0.78, 0.82, 0.9}));
+  ScenePrimitive car = Box(body_center, config_.body_size_m, {0.75, 0.78, 0.82, 0.9});
+  if (!native()) {
+    // Bullet: the rigid body's pose (it may slip, drift and rock on the belt).
+    const double* body = io.Field<double>(body_rigid_);
+    car.position = {body[kRigidX], body[kRigidY], body[kRigidZ]};
+    car.orientation = {body[kRigidQx], body[kRigidQy], body[kRigidQz], body[kRigidQw]};
+  }
+  scene.Entity("car_body").primitives.push_back(car);
   const double conveyor_length = config_.conveyor_length_m + config_.exit_length_m;
   scene.Entity("conveyor")
       .primitives.push_back(
