@@ -194,3 +194,22 @@ TEST_CASE("Two runs with the same seed print the same KPIs", "[cli][determinism]
 }
 
 }  // namespace
+
+TEST_CASE("The whole-site scenario runs every plant and repeats itself exactly", "[cli][slow]") {
+  // scenarios/default.yaml (README's main job): robot cell, fab line, energy plant and building
+  // on one bus. 40 s of site time twice with the same seed: identical KPI files, and every
+  // plant reports.
+  const std::string site = std::string(FTWIN_SOURCE_DIR) + "/scenarios/default.yaml";
+  std::string csv[2];
+  for (int run = 0; run < 2; ++run) {
+    const auto dir = TempDir("site" + std::to_string(run));
+    const Result result = Run("run " + site + " --duration 40s --quiet --out " + dir.string());
+    REQUIRE(result.exit_code == 0);
+    csv[run] = ReadFile(dir / "kpis.csv");
+    std::filesystem::remove_all(dir);
+  }
+  CHECK(csv[0] == csv[1]);
+  for (const char* kpi : {"cell,energy_J,", "cell,parts_delivered,", "fab,lots_released,",
+                          "site,grid_import_kWh,", "heater,output_integral,"})
+    CHECK_THAT(csv[0], Catch::Contains(kpi));
+}
