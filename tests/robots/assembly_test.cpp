@@ -83,7 +83,7 @@ const Cell& CellOf(const Model& model) {
 
 }  // namespace
 
-TEST_CASE("An assembly robot places one part per body and conserves the parts", "[robots]") {
+TEST_CASE("An assembly robot places one part per body and conserves the parts", "[robots][slow]") {
   const std::string physics = GENERATE(std::string("native"), std::string("bullet"));
   INFO("physics " << physics);
   const auto model =
@@ -121,7 +121,7 @@ TEST_CASE("An assembly robot places one part per body and conserves the parts", 
   CHECK(worst_grip_error < 2e-3);
 }
 
-TEST_CASE("A grip outside the tolerance leaves the part in the buffer", "[robots]") {
+TEST_CASE("A grip outside the tolerance leaves the part in the buffer", "[robots][slow]") {
   // A tolerance far below the servo's settling error: every pick fails.
   const auto model =
       LoadScenarioText(AssemblyCell("native", kAgv + "    grip_tolerance_m: 1e-9\n", 1.0, "12s"),
@@ -140,7 +140,7 @@ TEST_CASE("A grip outside the tolerance leaves the part in the buffer", "[robots
 }
 
 TEST_CASE("An assembly robot waits above an empty buffer and the body is not released",
-          "[robots]") {
+          "[robots][slow]") {
   const std::string agv =
       "    agv: {pickup_xy_m: [10.0, -4.0], dropoff_xy_m: [5.0, -4.0], load_time: 2s, "
       "parts_per_trip: 3, buffer_capacity: 6, buffer_initial: 0}\n";
@@ -172,7 +172,7 @@ TEST_CASE("An assembly robot waits above an empty buffer and the body is not rel
   }
 }
 
-TEST_CASE("The carried part loads the drives by J^T m g", "[robots]") {
+TEST_CASE("The carried part loads the drives by J^T m g", "[robots][slow]") {
   const std::string physics = GENERATE(std::string("native"), std::string("bullet"));
   INFO("physics " << physics);
   // Torques while the part is held still at the place pose (the end of the place dwell), with
@@ -215,7 +215,8 @@ TEST_CASE("The carried part loads the drives by J^T m g", "[robots]") {
   }
 }
 
-TEST_CASE("An AGV near the protective zone slows and stops the robots like a person", "[robots]") {
+TEST_CASE("An AGV near the protective zone slows and stops the robots like a person",
+          "[robots][slow]") {
   // The AGV shuttles along y = -2.5 m past the cell (zone: robot base and body box, x in
   // [-0.5, 0.5], y in [-0.75, 0.3]); its 0.6 m footprint comes to 1.15 m of the zone.
   const std::string agv =

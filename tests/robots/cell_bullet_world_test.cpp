@@ -228,7 +228,7 @@ TEST_CASE("Bullet cell bodies: snapshot/restore into a fresh simulator and threa
   }
 }
 
-TEST_CASE("Bullet and native cells agree on the station cycle", "[robots][bullet]") {
+TEST_CASE("Bullet and native cells agree on the station cycle", "[robots][bullet][slow]") {
   // Arrival, clamping, the weld program and the release at a 2 m/s belt: the native cell moves
   // the body kinematically (it takes the belt speed at once), Bullet carries it on the belt.
   // Truth: the first body enters at belt speed, so it arrives and is released within 2 ms (the
