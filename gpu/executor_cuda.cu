@@ -1,8 +1,8 @@
 // The CUDA executor: device memory and one non-blocking stream on device 0.
 #include <cuda_runtime.h>
 
-#include <stdexcept>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "gpu/cuda_device.h"
