@@ -70,9 +70,11 @@ class BeltWorld final : public btMultiBodyDynamicsWorld {
 // A static box; `friction` is the contact coefficient against the car body (whose own friction
 // is 1: Bullet multiplies the two).
 std::unique_ptr<btRigidBody> StaticBox(btCollisionShape* shape, const Eigen::Vector3d& center,
-                                       double friction, int tag) {
+                                       double friction, int tag, double yaw_rad = 0.0) {
   btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, shape);
-  info.m_startWorldTransform = btTransform(btQuaternion::getIdentity(), ToBt(center));
+  info.m_startWorldTransform = btTransform(
+      yaw_rad == 0.0 ? btQuaternion::getIdentity() : btQuaternion(btVector3(0, 0, 1), yaw_rad),
+      ToBt(center));
   info.m_friction = friction;
   info.m_restitution = 0.0;
   auto body = std::make_unique<btRigidBody>(info);
@@ -176,12 +178,13 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
                     Eigen::Vector3d(0.5 * (cuts[s] + cuts[s + 1]), 0.0, belt_top - 0.5 * thickness),
                     config.belt_friction, kTagBelt));
   }
-  const Eigen::Vector3d post(0.3, 0.2, belt_top + 0.5 * body.z());
+  // The fixtures: the clamp posts (the first two), then the scenario's `fixtures`.
   btRigidBody* fixture = nullptr;
-  for (int side = -1; side <= 1; side += 2) {
-    const double y = side * (0.5 * body.y() + kFixtureClearance + 0.5 * post.y());
-    fixture = p.Add(StaticBox(p.Box(post), Eigen::Vector3d(0.0, y, 0.5 * post.z()),
-                              config.floor_friction, kTagNone));
+  for (size_t f = 0; f < config.fixtures.size(); ++f) {
+    const RobotCellBlock::Fixture& box = config.fixtures[f];
+    btRigidBody* added = p.Add(
+        StaticBox(p.Box(box.size_m), box.center_m, config.floor_friction, kTagNone, box.yaw_rad));
+    if (f + 1 == static_cast<size_t>(kCellClampPosts)) fixture = added;  // the left post
   }
 
   // The car body: a dynamic box of the configured mass with a box's inertia.

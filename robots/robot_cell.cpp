@@ -57,6 +57,10 @@ static_assert(Same(RobotCellBlock::kCellSlots, kCellFloatSlots) &&
 static_assert(Same(RobotCellBlock::kCellCounts, kCellCountSlots) &&
               Same(RobotCellBlock::kRejectedTargets, kCellRejectedTargets));
 static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving));
+static_assert(Same(RobotCellBlock::kFixtureCollisions, kCellFixtureCollisions) &&
+              Same(RobotCellBlock::kLastCollisionIndex, kCellLastCollisionIndex) &&
+              Same(RobotCellBlock::kHitFixture, kCellHitFixture) &&
+              Same(RobotCellBlock::kHitBody, kCellHitBody));
 static_assert(Same(RobotCellBlock::kAgvSlots, kCellAgvSlots) &&
               Same(RobotCellBlock::kAgvBroken, kCellAgvBroken));
 static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&
@@ -64,8 +68,35 @@ static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&
 
 }  // namespace
 
+// Clearance between the body's sides and the station's clamp posts [m].
+constexpr double kClampPostClearance = 0.15;
+
+std::vector<RobotCellBlock::Fixture> RobotCellBlock::ClampPosts(const Config& config) {
+  const Eigen::Vector3d body = config.body_size_m;
+  const Eigen::Vector3d post(0.3, 0.2, config.body_floor_m + 0.5 * body.z());
+  std::vector<Fixture> posts;
+  for (int side = -1; side <= 1; side += 2) {
+    Fixture fixture;
+    fixture.name = side < 0 ? "clamp_post_right" : "clamp_post_left";
+    fixture.center_m = Eigen::Vector3d(
+        0.0, side * (0.5 * body.y() + kClampPostClearance + 0.5 * post.y()), 0.5 * post.z());
+    fixture.size_m = post;
+    posts.push_back(fixture);
+  }
+  return posts;
+}
+
 RobotCellBlock::RobotCellBlock(std::string name, Config config)
     : Block(std::move(name)), config_(std::move(config)), params_(std::make_unique<CellParams>()) {
+  if (config_.fixtures.size() > static_cast<size_t>(kCellMaxFixtures))
+    throw std::invalid_argument("robot_cell '" + this->name() +
+                                "': " + std::to_string(config_.fixtures.size()) +
+                                " fixtures, at most " + std::to_string(kCellMaxFixtures));
+  {
+    std::vector<Fixture> all = ClampPosts(config_);
+    all.insert(all.end(), config_.fixtures.begin(), config_.fixtures.end());
+    config_.fixtures = std::move(all);
+  }
   for (const Robot& robot : config_.robots) {
     dof_offset_.push_back(total_dof_);
     total_dof_ += robot.arm.dof;
@@ -157,6 +188,16 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
   for (int k = 0; k < 4; ++k) p.zone_xy_m[k] = c.zone_xy_m[k];
   p.agv_triggers_safety = c.agv_triggers_safety ? 1 : 0;
   p.agv_footprint_radius_m = c.agv_footprint_radius_m;
+  p.num_fixtures = static_cast<int>(c.fixtures.size());
+  for (size_t f = 0; f < c.fixtures.size(); ++f) {
+    CellBox& box = p.fixtures[f];
+    for (int k = 0; k < 3; ++k) {
+      box.center[k] = c.fixtures[f].center_m(k);
+      box.half[k] = 0.5 * c.fixtures[f].size_m(k);
+    }
+    box.cos_yaw = std::cos(c.fixtures[f].yaw_rad);
+    box.sin_yaw = std::sin(c.fixtures[f].yaw_rad);
+  }
 }
 
 RobotCellBlock::~RobotCellBlock() = default;
@@ -258,6 +299,29 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     if (c.buffer_initial > c.buffer_capacity)
       agv.Error("buffer_initial", std::to_string(c.buffer_initial), "expected <= buffer_capacity");
     agv.Finish();
+  }
+  // Fixtures: static boxes the arms and tools are checked against (part tables, fences, ...).
+  std::vector<ParamReader> fixtures = params.ChildList("fixtures");
+  if (fixtures.size() > static_cast<size_t>(kCellMaxFixtures))
+    params.Error("fixtures", std::to_string(fixtures.size()) + " fixtures",
+                 "expected at most " + std::to_string(kCellMaxFixtures) +
+                     " fixtures (the cell's fixed capacity, kCellMaxFixtures in "
+                     "robots/robot_cell_world.h)");
+  for (ParamReader& entry : fixtures) {
+    Fixture fixture;
+    fixture.name = entry.String("name", "fixture_" + std::to_string(c.fixtures.size() + 1));
+    fixture.center_m =
+        Vec3(entry.NumberList("center_m", NumberRange::Any("m"), 3, 3), Eigen::Vector3d::Zero());
+    fixture.size_m =
+        Vec3(entry.NumberList("size_m", NumberRange::Positive("m"), 3, 3), Eigen::Vector3d::Ones());
+    fixture.yaw_rad = entry.Number("yaw_rad", 0.0, NumberRange::Between(-7, 7, "rad"));
+    for (const Fixture& other : c.fixtures)
+      if (other.name == fixture.name)
+        entry.Error("name", fixture.name, "expected a name no other fixture has");
+    if (fixture.name == "clamp_post_right" || fixture.name == "clamp_post_left")
+      entry.Error("name", fixture.name, "expected a name other than the station's clamp posts");
+    entry.Finish();
+    c.fixtures.push_back(fixture);
   }
   const YAML::Node zones = params.Raw("zones");
   if (zones.IsDefined() && !zones.IsNull()) {
@@ -702,7 +766,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   declaration.AddKpi({.name = "collisions",
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
-                      .doc = "collision events (arm-arm, arm-body)"});
+                      .doc = "collision events (arm-arm, arm-body, arm-fixture)"});
   declaration.AddKpi({.name = "safety_stop_s", .unit = "s", .doc = "time under a safety stop"});
   declaration.AddKpi({.name = "interlock_wait_s",
                       .unit = "s",
@@ -730,6 +794,11 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
                       .doc = "picks outside grip_tolerance_m (the part stayed in the buffer)"});
+  declaration.AddKpi({.name = "fixture_collisions",
+                      .unit = "1",
+                      .across_worlds = KpiAggregation::kSum,
+                      .doc = "collision events of an arm or tool against a fixture (clamp posts, "
+                             "`fixtures`; also counted in collisions)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -1064,6 +1133,7 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
                  ? static_cast<double>(counts[kPartsPlaced]) / static_cast<double>(attempts)
                  : 0.0;
   kpis[17] = static_cast<double>(counts[kFailedPicks]);
+  kpis[18] = static_cast<double>(counts[kFixtureCollisions]);
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {
@@ -1151,6 +1221,12 @@ void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
     car.orientation = {body[kRigidQx], body[kRigidQy], body[kRigidQz], body[kRigidQw]};
   }
   scene.Entity("car_body").primitives.push_back(car);
+  SceneEntity& fixtures = scene.Entity("fixtures");
+  for (const Fixture& fixture : config_.fixtures) {
+    ScenePrimitive box = Box(fixture.center_m, fixture.size_m, {0.55, 0.55, 0.6, 1.0});
+    box.orientation = {0.0, 0.0, std::sin(0.5 * fixture.yaw_rad), std::cos(0.5 * fixture.yaw_rad)};
+    fixtures.primitives.push_back(box);
+  }
   const double conveyor_length = config_.conveyor_length_m + config_.exit_length_m;
   scene.Entity("conveyor")
       .primitives.push_back(

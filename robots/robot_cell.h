@@ -26,6 +26,14 @@ namespace ftwin {
 
 class RobotCellBlock final : public Block {
  public:
+  /// A static box of the cell that arms and tools must not touch (and, in `physics: bullet`, a
+  /// static collider): the station's clamp posts and the scenario's `fixtures`.
+  struct Fixture {
+    std::string name;
+    Eigen::Vector3d center_m = Eigen::Vector3d::Zero();  ///< cell frame
+    Eigen::Vector3d size_m = Eigen::Vector3d::Ones();
+    double yaw_rad = 0.0;  ///< about +z
+  };
   struct Spot {
     Eigen::Vector3d position = Eigen::Vector3d::Zero();     ///< on the body, body frame [m]
     Eigen::Vector3d direction = -Eigen::Vector3d::UnitY();  ///< tool approach direction
@@ -103,7 +111,13 @@ class RobotCellBlock final : public Block {
     // Assembly: gripper close/open time and the TCP tolerance a pick or place must hold.
     double grip_time_s = 0.5, grip_tolerance_m = 2e-3;
     int assembly_robots = 0;
+    /// The scenario's `fixtures` (at most kCellMaxFixtures). The block's own copy of the config
+    /// (config()) starts with the two clamp posts (ClampPosts), then these.
+    std::vector<Fixture> fixtures;
   };
+  /// The station's clamp posts beside the body at the station (right: y < 0, then left): 0.3 m
+  /// x 0.2 m, up to the body's mid-height, 0.15 m clear of its sides.
+  static std::vector<Fixture> ClampPosts(const Config& config);
 
   RobotCellBlock(std::string name, Config config);
   ~RobotCellBlock() override;
@@ -208,11 +222,18 @@ class RobotCellBlock final : public Block {
     kSafety,
     kCycles,
     kRejectedTargets,
-    kPartsPlaced,  ///< parts placed within the grip tolerance
-    kPartsMissed,  ///< place steps without a part or out of tolerance
-    kFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
+    kPartsPlaced,         ///< parts placed within the grip tolerance
+    kPartsMissed,         ///< place steps without a part or out of tolerance
+    kFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
+    kFixtureCollisions,   ///< collision events against a fixture
+    kLastCollisionTick,   ///< the last collision event: tick of the check that found it,
+    kLastCollisionRobot,  ///< the robot,
+    kLastCollisionKind,   ///< what it hit (CollisionKind),
+    kLastCollisionIndex,  ///< the other robot or the fixture (index into Config::fixtures)
     kCellCounts
   };
+  /// What a collision event was against (counts slot kLastCollisionKind).
+  enum CollisionKind { kHitNone = 0, kHitRobot = 1, kHitBody = 2, kHitFixture = 3 };
   enum StationPhase {
     kArriving = 0,
     kClamping = 1,

@@ -27,6 +27,11 @@ constexpr int kCellMaxSpots = 16;  ///< weld or place spots per robot
 constexpr int kCellMaxWaypoints = 3 + 2 * kCellMaxSpots;
 /// 3 steps per weld spot, 6 per placed part (pick and place), and the return home
 constexpr int kCellMaxSteps = 6 * kCellMaxSpots + 1;
+/// Static boxes of the scenario's `fixtures` list (part tables, fences, pedestals).
+constexpr int kCellMaxFixtures = 16;
+/// The station's two clamp posts, always fixtures 0 and 1 (right: y < 0, left: y > 0).
+constexpr int kCellClampPosts = 2;
+constexpr int kCellMaxBoxes = kCellClampPosts + kCellMaxFixtures;
 
 // Slots of the per-robot float array "robot".
 enum CellRobotSlot {
@@ -97,10 +102,22 @@ enum CellCountSlot {
   kCellSafety,
   kCellCycles,
   kCellRejectedTargets,
-  kCellPartsPlaced,  ///< parts placed within the grip tolerance
-  kCellPartsMissed,  ///< place steps without a part or out of tolerance
-  kCellFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
+  kCellPartsPlaced,         ///< parts placed within the grip tolerance
+  kCellPartsMissed,         ///< place steps without a part or out of tolerance
+  kCellFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
+  kCellFixtureCollisions,   ///< collision events of an arm or tool against a fixture
+  kCellLastCollisionTick,   ///< the last collision event: the tick of the check that found it,
+  kCellLastCollisionRobot,  ///< the robot,
+  kCellLastCollisionKind,   ///< what it hit (CellCollisionKind; 0 none yet),
+  kCellLastCollisionIndex,  ///< and which: the other robot or the fixture (-1 for the body)
   kCellCountSlots
+};
+/// What the last collision event was against (counts slot kCellLastCollisionKind).
+enum CellCollisionKind {
+  kCellHitNone = 0,
+  kCellHitRobot = 1,   ///< another robot's arm or tool
+  kCellHitBody = 2,    ///< the clamped car body
+  kCellHitFixture = 3  ///< a fixture (index: 0, 1 the clamp posts, then the `fixtures` list)
 };
 enum CellStationPhase {
   kCellArriving = 0,
@@ -129,6 +146,14 @@ enum CellAgvMode {
   kCellAgvToDropoff = 2,
   kCellAgvUnloading = 3,
   kCellAgvWaiting = 4
+};
+
+/// A static box of the cell (a fixture): centre [m] and half extents [m] in the cell frame,
+/// turned by a yaw about +z (stored as its cosine and sine).
+struct CellBox {
+  double center[3] = {0, 0, 0};
+  double half[3] = {0, 0, 0};
+  double cos_yaw = 1.0, sin_yaw = 0.0;
 };
 
 /// One robot of the cell, flat (no heap): arm, base, limits, waypoints and weld program.
@@ -191,6 +216,9 @@ struct CellParams {
   double zone_xy_m[4] = {0, 0, 0, 0};
   int agv_triggers_safety = 1;
   double agv_footprint_radius_m = 0.6;
+  /// Fixtures the arms and tools are checked against: the clamp posts, then `fixtures`.
+  int num_fixtures = 0;
+  CellBox fixtures[kCellMaxBoxes];
 };
 
 /// One world's fields of a robot cell (plain pointers into the State or the device State).
@@ -683,6 +711,71 @@ FTWIN_HD inline double CellPointBoxDistance(const Eigen::Vector3d& p, const Eige
   return d.norm();
 }
 
+/// Distance between the segment a-b and a fixture box (0 when they intersect), exact: in the
+/// box's frame the squared distance of the point a + t (b - a) is a convex piecewise quadratic in
+/// t whose pieces end where the point crosses a face plane; each piece's minimum is closed-form.
+FTWIN_HD inline double CellSegmentBoxDistance(const Eigen::Vector3d& a, const Eigen::Vector3d& b,
+                                              const CellBox& box) {
+  const double ax = a.x() - box.center[0], ay = a.y() - box.center[1];
+  const double bx = b.x() - box.center[0], by = b.y() - box.center[1];
+  const double p[3] = {box.cos_yaw * ax + box.sin_yaw * ay, -box.sin_yaw * ax + box.cos_yaw * ay,
+                       a.z() - box.center[2]};
+  const double e[3] = {box.cos_yaw * bx + box.sin_yaw * by, -box.sin_yaw * bx + box.cos_yaw * by,
+                       b.z() - box.center[2]};
+  const double d[3] = {e[0] - p[0], e[1] - p[1], e[2] - p[2]};
+  // Piece boundaries: 0, the face-plane crossings inside (0, 1), 1; sorted.
+  double t[8];
+  int n = 0;
+  t[n++] = 0.0;
+  for (int k = 0; k < 3; ++k)
+    for (int side = -1; side <= 1; side += 2) {
+      if (d[k] == 0.0) continue;
+      const double crossing = (side * box.half[k] - p[k]) / d[k];
+      if (crossing > 0.0 && crossing < 1.0) t[n++] = crossing;
+    }
+  t[n++] = 1.0;
+  for (int i = 1; i < n; ++i)
+    for (int j = i; j > 0 && t[j] < t[j - 1]; --j) {
+      const double swap = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = swap;
+    }
+  double best = HUGE_VAL;
+  for (int piece = 0; piece + 1 < n; ++piece) {
+    const double lo = t[piece], hi = t[piece + 1], mid = 0.5 * (lo + hi);
+    // On this piece every coordinate stays on one side of its slab: outside ones contribute
+    // (p + d t - face)^2, whose sum is least at t = -sum d (p - face) / sum d^2.
+    double dd = 0.0, dp = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      const double x = p[k] + d[k] * mid;
+      if (x > box.half[k])
+        dd += d[k] * d[k], dp += d[k] * (p[k] - box.half[k]);
+      else if (x < -box.half[k])
+        dd += d[k] * d[k], dp += d[k] * (p[k] + box.half[k]);
+    }
+    const double s = dd > 0.0 ? CellClamp(-dp / dd, lo, hi) : lo;
+    double squared = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      const double outside = CellMax(fabs(p[k] + d[k] * s) - box.half[k], 0.0);
+      squared += outside * outside;
+    }
+    best = CellMin(best, squared);
+  }
+  return sqrt(best);
+}
+
+/// Whether a capsule (segment a-b, radius r) reaches into a fixture box; a bounding-sphere test
+/// first, the exact distance only for pairs that may touch.
+FTWIN_HD inline bool CellCapsuleHitsBox(const Eigen::Vector3d& a, const Eigen::Vector3d& b,
+                                        double radius, const CellBox& box) {
+  const Eigen::Vector3d mid = 0.5 * (a + b);
+  const Eigen::Vector3d center(box.center[0], box.center[1], box.center[2]);
+  const double box_radius =
+      sqrt(box.half[0] * box.half[0] + box.half[1] * box.half[1] + box.half[2] * box.half[2]);
+  if ((mid - center).norm() > 0.5 * (b - a).norm() + box_radius + radius) return false;
+  return CellSegmentBoxDistance(a, b, box) < radius;
+}
+
 /// Phase B: export (drive power from the new joint state), weld checks, release, collisions.
 FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, const CellWorld& w,
                                 const CellScratch& scratch) {
@@ -749,9 +842,11 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
     cell[kCellStationTimer] = 0.0;
   }
 
-  // Collision checks between arms (capsules through the joint origins) and against the body.
+  // Collision checks between arms (capsules through the joint origins), against the body and
+  // against the fixtures.
   if (tick % c.collision_check_ticks == 0) {
     bool colliding = false;
+    int hit_robot = -1, hit_kind = kCellHitNone, hit_index = -1;
     Eigen::Vector3d points[kCellMaxRobots][kArmMaxDof + 2];
     int num_points[kCellMaxRobots] = {};
     for (int r = 0; r < R; ++r) {
@@ -770,9 +865,12 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       for (int b = a + 1; b < R && !colliding; ++b)
         for (int i = 0; i + 1 < num_points[a] && !colliding; ++i)
           for (int j = 0; j + 1 < num_points[b] && !colliding; ++j)
-            colliding = CellSegmentDistance(points[a][i], points[a][i + 1], points[b][j],
-                                            points[b][j + 1]) <
-                        c.robots[a].link_radius_m + c.robots[b].link_radius_m;
+            if (CellSegmentDistance(points[a][i], points[a][i + 1], points[b][j],
+                                    points[b][j + 1]) <
+                c.robots[a].link_radius_m + c.robots[b].link_radius_m) {
+              colliding = true;
+              hit_robot = a, hit_kind = kCellHitRobot, hit_index = b;
+            }
     // Arm against the clamped body (the gun segment touches it by design and is excluded).
     if (counts[kCellStationPhase] >= kCellClamping &&
         counts[kCellStationPhase] <= kCellUnclamping) {
@@ -783,11 +881,29 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
         for (int i = 1; i + 2 < num_points[r] && !colliding; ++i)
           for (int s = 0; s <= 4 && !colliding; ++s) {
             const Eigen::Vector3d p = points[r][i] + (points[r][i + 1] - points[r][i]) * (s / 4.0);
-            colliding = CellPointBoxDistance(p, center, half) < c.robots[r].link_radius_m;
+            if (CellPointBoxDistance(p, center, half) < c.robots[r].link_radius_m) {
+              colliding = true;
+              hit_robot = r, hit_kind = kCellHitBody, hit_index = -1;
+            }
           }
     }
+    // Arms and tools against the fixtures, exactly (capsule against box). The base segment (the
+    // mount up to the first joint) is left out: it stands on the floor or on a pedestal.
+    for (int r = 0; r < R && !colliding; ++r)
+      for (int f = 0; f < c.num_fixtures && !colliding; ++f)
+        for (int i = 1; i + 1 < num_points[r] && !colliding; ++i)
+          if (CellCapsuleHitsBox(points[r][i], points[r][i + 1], c.robots[r].link_radius_m,
+                                 c.fixtures[f])) {
+            colliding = true;
+            hit_robot = r, hit_kind = kCellHitFixture, hit_index = f;
+          }
     if (colliding && counts[kCellInCollision] == 0) {
       ++counts[kCellCollisions];
+      if (hit_kind == kCellHitFixture) ++counts[kCellFixtureCollisions];
+      counts[kCellLastCollisionTick] = tick;
+      counts[kCellLastCollisionRobot] = hit_robot;
+      counts[kCellLastCollisionKind] = hit_kind;
+      counts[kCellLastCollisionIndex] = hit_index;
       if (c.collision_stop != 0) cell[kCellUserOverride] = 0.0;
     }
     counts[kCellInCollision] = colliding ? 1 : 0;
