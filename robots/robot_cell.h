@@ -116,7 +116,8 @@ class RobotCellBlock final : public Block {
     std::vector<Fixture> fixtures;
   };
   /// The station's clamp posts beside the body at the station (right: y < 0, then left): 0.3 m
-  /// x 0.2 m, up to the body's mid-height, 0.15 m clear of its sides.
+  /// x 0.2 m, up to a quarter of the body's height above its underside, 0.15 m clear of its
+  /// sides.
   static std::vector<Fixture> ClampPosts(const Config& config);
 
   RobotCellBlock(std::string name, Config config);

@@ -5,7 +5,10 @@
 // collision_stop.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -308,6 +311,63 @@ TEST_CASE("Fixture keys: capacity, names and sizes are checked with the key", "[
   CHECK(post.find("clamp posts") != std::string::npos);
   const std::string missing = error("      - {name: t, size_m: [0.5, 0.5, 0.5]}\n");
   CHECK(missing.find("center_m") != std::string::npos);
+}
+
+}  // namespace ftwin
+
+namespace ftwin {
+
+TEST_CASE("The shipped weld cell's programs clear every fixture", "[robots][slow]") {
+  // scenarios/robots/weld_cell.yaml (native physics: the same arm motion to within the plants'
+  // rounding) over 75 s: two bodies welded, their parts placed, a third in process. Every
+  // robot's capsules keep a positive clearance from the clamp posts, the pedestal, the part rack
+  // and the fences at every collision check, and no collision is counted.
+  const std::filesystem::path file =
+      std::filesystem::path(FTWIN_SOURCE_DIR) / "scenarios/robots/weld_cell.yaml";
+  std::string text;
+  {
+    std::ifstream in(file);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  const size_t at = text.find("    robots:");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "    physics: native\n");
+  const auto model =
+      LoadScenarioText(text, file, Registry(), {.duration_ns = 75'000'000'000}).model;
+  const Cell& cell = CellOf(*model);
+  const CellParams& params = cell.params();
+  REQUIRE(params.num_fixtures == 6);
+  Simulator simulator(model);
+  const double* q_all = simulator.state().World<double>(cell.q_field(), 0);
+  std::vector<double> clearance(static_cast<size_t>(params.num_robots * params.num_fixtures),
+                                HUGE_VAL);
+  while (simulator.tick() < 75000) {
+    simulator.Step(10);
+    for (int r = 0; r < params.num_robots; ++r) {
+      const Cell::Robot& robot = cell.config().robots[static_cast<size_t>(r)];
+      const std::vector<Eigen::Vector3d> points =
+          ArmPoints(robot, q_all + params.robots[r].dof_offset);
+      for (int f = 0; f < params.num_fixtures; ++f)
+        for (size_t i = 1; i + 1 < points.size(); ++i) {
+          double& c = clearance[static_cast<size_t>(r * params.num_fixtures + f)];
+          c = std::min(c, CellSegmentBoxDistance(points[i], points[i + 1], params.fixtures[f]) -
+                              robot.link_radius_m);
+        }
+    }
+  }
+  CHECK(Kpi(simulator, "bodies_completed") >= 1);
+  CHECK(Kpi(simulator, "parts_placed") >= 1);
+  CHECK(Kpi(simulator, "collisions") == 0);
+  CHECK(Kpi(simulator, "fixture_collisions") == 0);
+  for (int r = 0; r < params.num_robots; ++r)
+    for (int f = 0; f < params.num_fixtures; ++f) {
+      const double c = clearance[static_cast<size_t>(r * params.num_fixtures + f)];
+      INFO(cell.config().robots[static_cast<size_t>(r)].name
+           << " vs " << cell.config().fixtures[static_cast<size_t>(f)].name << ": " << c << " m");
+      CHECK(c > 0.0);
+    }
 }
 
 }  // namespace ftwin
