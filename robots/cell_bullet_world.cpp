@@ -97,6 +97,9 @@ struct CellBulletWorld::Parts {
   btRigidBody* car = nullptr;
   btRigidBody* agv = nullptr;
   std::unique_ptr<btFixedConstraint> clamp;
+  // Part bodies (rows of the `parts` field) and their fixed constraints to the car body.
+  std::vector<btRigidBody*> parts;
+  std::vector<std::unique_ptr<btFixedConstraint>> part_joints;
 
   btCollisionShape* Box(const Eigen::Vector3d& size) {
     shapes.push_back(std::make_unique<btBoxShape>(ToBt(0.5 * size)));
@@ -234,10 +237,46 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     agv->setActivationState(DISABLE_DEACTIVATION);
     p.agv = p.Add(std::move(agv), false);
   }
+
+  // Part bodies: dynamic boxes of the part's mass that collide with nothing (their placement is
+  // the cell's grip-tolerance rule; contacts with the body they are pressed onto would fight the
+  // clamp), each with a fixed constraint to the car body that holds it once placed. All exist
+  // from the start, so the world's arrays never change order; absent parts are parked below the
+  // floor and reloaded every step.
+  std::vector<int> first_row;
+  const int rows = RobotCellBlock::PartRows(config, &first_row);
+  p.parts.resize(static_cast<size_t>(rows), nullptr);
+  p.part_joints.resize(static_cast<size_t>(rows));
+  for (size_t r = 0; r < config.robots.size(); ++r) {
+    if (first_row[r] < 0) continue;
+    const RobotCellBlock::Robot& robot = config.robots[r];
+    btCollisionShape* shape = p.Box(robot.part_size_m);
+    btVector3 inertia(0, 0, 0);
+    shape->calculateLocalInertia(robot.part_mass_kg, inertia);
+    for (size_t k = 0; k <= robot.spots.size(); ++k) {
+      btRigidBody::btRigidBodyConstructionInfo info(robot.part_mass_kg, nullptr, shape, inertia);
+      info.m_startWorldTransform = btTransform(btQuaternion::getIdentity(), btVector3(0, 0, -5));
+      info.m_friction = 1.0;
+      info.m_restitution = 0.0;
+      auto part = std::make_unique<btRigidBody>(info);
+      part->setActivationState(DISABLE_DEACTIVATION);
+      const size_t row = static_cast<size_t>(first_row[r]) + k;
+      p.world.addRigidBody(part.get(), btBroadphaseProxy::DefaultFilter, 0);
+      p.bodies.push_back(std::move(part));
+      p.parts[row] = p.bodies.back().get();
+      p.part_joints[row] = std::make_unique<btFixedConstraint>(
+          *p.car, *p.parts[row], btTransform::getIdentity(), btTransform::getIdentity());
+      p.part_joints[row]->setEnabled(false);
+      p.world.addConstraint(p.part_joints[row].get(), true);
+    }
+  }
 }
+
+int CellBulletWorld::num_parts() const { return static_cast<int>(parts_->parts.size()); }
 
 CellBulletWorld::~CellBulletWorld() {
   Parts& p = *parts_;
+  for (auto& joint : p.part_joints) p.world.removeConstraint(joint.get());
   p.world.removeConstraint(p.clamp.get());
   for (auto& body : p.bodies) p.world.removeRigidBody(body.get());
   for (auto& limit : p.limits) p.world.removeMultiBodyConstraint(limit.get());
@@ -270,16 +309,60 @@ void CellBulletWorld::SetArmTorques(int arm, const ArmVector& tau) {
   for (int i = 0; i < dofs_[static_cast<size_t>(arm)]; ++i) body->addJointTorque(i, tau(i));
 }
 
-void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* body) {
+namespace {
+
+// Loads a rigid body's state (CellBodySlot order) into a Bullet body: velocities first
+// (setCenterOfMassTransform copies them into the interpolation state), then the pose, which also
+// refreshes the world inertia.
+void LoadRigid(const double* state, btRigidBody* body) {
+  body->setLinearVelocity(btVector3(state[kRigidVx], state[kRigidVy], state[kRigidVz]));
+  body->setAngularVelocity(btVector3(state[kRigidWx], state[kRigidWy], state[kRigidWz]));
+  body->setCenterOfMassTransform(
+      btTransform(btQuaternion(state[kRigidQx], state[kRigidQy], state[kRigidQz], state[kRigidQw]),
+                  btVector3(state[kRigidX], state[kRigidY], state[kRigidZ])));
+  body->clearForces();
+}
+
+void SaveRigid(const btRigidBody* body, double* state) {
+  const btTransform& pose = body->getWorldTransform();
+  const btQuaternion q = pose.getRotation();
+  const btVector3 v = body->getLinearVelocity(), w = body->getAngularVelocity();
+  state[kRigidX] = pose.getOrigin().x();
+  state[kRigidY] = pose.getOrigin().y();
+  state[kRigidZ] = pose.getOrigin().z();
+  state[kRigidQx] = q.x();
+  state[kRigidQy] = q.y();
+  state[kRigidQz] = q.z();
+  state[kRigidQw] = q.w();
+  state[kRigidVx] = v.x();
+  state[kRigidVy] = v.y();
+  state[kRigidVz] = v.z();
+  state[kRigidWx] = w.x();
+  state[kRigidWy] = w.y();
+  state[kRigidWz] = w.z();
+}
+
+}  // namespace
+
+void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* body, double* parts) {
   Parts& p = *parts_;
+  // The parts from the State; a placed part's constraint holds it at its placement pose in the
+  // car body's frame.
+  for (size_t row = 0; row < p.parts.size(); ++row) {
+    const double* part = parts + row * kPartSlots;
+    LoadRigid(part + kPartRigid, p.parts[row]);
+    const bool on_body = part[kPartMode] == kPartOnBody;
+    p.part_joints[row]->setEnabled(on_body);
+    if (on_body) {
+      const double* a = part + kPartAttach;
+      p.part_joints[row]->setFrames(
+          btTransform(btQuaternion(a[3], a[4], a[5], a[6]), btVector3(a[0], a[1], a[2])),
+          btTransform::getIdentity());
+    }
+  }
   // The car body from the State: velocities first (setCenterOfMassTransform copies them into
   // the interpolation state), then the pose, which also refreshes the world inertia.
-  p.car->setLinearVelocity(btVector3(body[kRigidVx], body[kRigidVy], body[kRigidVz]));
-  p.car->setAngularVelocity(btVector3(body[kRigidWx], body[kRigidWy], body[kRigidWz]));
-  p.car->setCenterOfMassTransform(
-      btTransform(btQuaternion(body[kRigidQx], body[kRigidQy], body[kRigidQz], body[kRigidQw]),
-                  btVector3(body[kRigidX], body[kRigidY], body[kRigidZ])));
-  p.car->clearForces();
+  LoadRigid(body, p.car);
   // The AGV moves from its pose before this tick to its pose after it; Bullet derives the
   // kinematic body's velocity from the two (saveKinematicState).
   if (p.agv != nullptr) {
@@ -296,23 +379,12 @@ void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* bo
   for (int m = 0; m < p.dispatcher.getNumManifolds(); ++m)
     p.dispatcher.getManifoldByIndexInternal(m)->clearManifold();
   p.world.stepSimulation(dt, 0, dt);
-  // Export.
-  const btTransform& pose = p.car->getWorldTransform();
-  const btQuaternion q = pose.getRotation();
-  const btVector3 v = p.car->getLinearVelocity(), w = p.car->getAngularVelocity();
-  body[kRigidX] = pose.getOrigin().x();
-  body[kRigidY] = pose.getOrigin().y();
-  body[kRigidZ] = pose.getOrigin().z();
-  body[kRigidQx] = q.x();
-  body[kRigidQy] = q.y();
-  body[kRigidQz] = q.z();
-  body[kRigidQw] = q.w();
-  body[kRigidVx] = v.x();
-  body[kRigidVy] = v.y();
-  body[kRigidVz] = v.z();
-  body[kRigidWx] = w.x();
-  body[kRigidWy] = w.y();
-  body[kRigidWz] = w.z();
+  // Export: the car body, and the parts Bullet moved (those on the car body).
+  SaveRigid(p.car, body);
+  for (size_t row = 0; row < p.parts.size(); ++row) {
+    double* part = parts + row * kPartSlots;
+    if (part[kPartMode] == kPartOnBody) SaveRigid(p.parts[row], part + kPartRigid);
+  }
 }
 
 void CellBulletWorld::Save(ByteWriter& writer) const {

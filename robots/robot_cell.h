@@ -61,6 +61,8 @@ class RobotCellBlock final : public Block {
     /// the body at its spots; `arm_loaded` is the arm carrying a part (servo and plant model).
     bool assembly = false;
     double part_mass_kg = 0.0;
+    /// The part's box (physics: bullet, where a part with mass is a rigid body).
+    Eigen::Vector3d part_size_m = Eigen::Vector3d(0.2, 0.2, 0.1);
     ArmModel arm_loaded;
   };
   /// Who integrates the arms: Bullet multibodies in a per-world WorldAux (the physics of
@@ -119,6 +121,10 @@ class RobotCellBlock final : public Block {
   /// x 0.2 m, up to a quarter of the body's height above its underside, 0.15 m clear of its
   /// sides.
   static std::vector<Fixture> ClampPosts(const Config& config);
+  /// Rows of the `parts` field (physics: bullet): per assembly robot with part_mass_kg > 0 one
+  /// row per spot (the part placed there) and one for the part in hand, from its first row
+  /// (-1 for other robots). Returns the number of rows.
+  static int PartRows(const Config& config, std::vector<int>* first_row);
 
   RobotCellBlock(std::string name, Config config);
   ~RobotCellBlock() override;
@@ -269,6 +275,12 @@ class RobotCellBlock final : public Block {
   /// The car body's rigid-body state (CellBodySlot, robots/cell_bullet_world.h); Bullet mode
   /// only (kInvalidField with physics: native).
   FieldId body_rigid_field() const { return body_rigid_; }
+  /// The part bodies (CellPartSlot rows, robots/cell_bullet_world.h); Bullet mode with parts
+  /// only.
+  FieldId parts_field() const { return parts_; }
+  /// The `parts` row of robot r's part in hand (-1: none); the row of its spot k is this minus
+  /// the number of spots plus k.
+  int hand_part_row(int robot) const;
 
  private:
   bool native() const { return config_.physics == Physics::kNative; }
@@ -285,7 +297,14 @@ class RobotCellBlock final : public Block {
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
-          visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField;
+          visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField,
+          parts_ = kInvalidField;
+  std::vector<int> part_first_row_;  ///< per robot (PartRows)
+  int part_rows_ = 0;
+  /// Bullet mode: the part bodies' modes after phase A (buffer, hand, placed, removed).
+  void UpdateParts(const CellWorld& w, bool body_left, const double* body, double* parts) const;
+  /// Bullet mode: the parts in hand follow the TCP after the step.
+  void PartsFollowGrippers(const CellWorld& w, double* parts) const;
 };
 
 void RegisterRobotCellBlock(class BlockRegistry& registry);
