@@ -100,9 +100,9 @@ constexpr double kClampPostClearance = 0.15;
 
 std::vector<RobotCellBlock::Fixture> RobotCellBlock::ClampPosts(const Config& config) {
   const Eigen::Vector3d body = config.body_size_m;
-  // The clamps grip the body's sills: the posts reach a quarter of the body's height above its
-  // underside, below where the robots work on the body's sides.
-  const Eigen::Vector3d post(0.3, 0.2, config.body_floor_m + 0.25 * body.z());
+  // The clamps hold the body's sills from below: the posts reach up to the body's underside (at
+  // least 5 cm), below where the robots work on the body's sides.
+  const Eigen::Vector3d post(0.3, 0.2, std::max(config.body_floor_m, 0.05));
   std::vector<Fixture> posts;
   for (int side = -1; side <= 1; side += 2) {
     Fixture fixture;

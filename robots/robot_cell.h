@@ -6,9 +6,9 @@
 // the scenario loads), a weld counting when the tool centre point stays within the position
 // tolerance for the weld time. Drives are computed-torque servos with torque limits; the
 // built-in program is the baseline controller. Shared zones are interlocked, arms are checked
-// for collisions (capsules), a scripted visitor trips the safety scanner (slow-down, then a
-// category 0/1/2 stop), and the drives draw electrical power from the site bus (output port
-// power_W).
+// for collisions (capsules against each other, the body and the fixtures), a scripted visitor trips
+// the safety scanner (slow-down, then a category 0/1/2 stop), and the drives draw electrical power
+// from the site bus (output port power_W).
 #pragma once
 
 #include <memory>
@@ -118,7 +118,7 @@ class RobotCellBlock final : public Block {
     std::vector<Fixture> fixtures;
   };
   /// The station's clamp posts beside the body at the station (right: y < 0, then left): 0.3 m
-  /// x 0.2 m, up to a quarter of the body's height above its underside, 0.15 m clear of its
+  /// x 0.2 m, up to the body's underside (body_floor_m, at least 0.05 m), 0.15 m clear of its
   /// sides.
   static std::vector<Fixture> ClampPosts(const Config& config);
   /// Rows of the `parts` field (physics: bullet): per assembly robot with part_mass_kg > 0 one
@@ -157,7 +157,8 @@ class RobotCellBlock final : public Block {
   const CellParams& params() const { return *params_; }
   bool HasScene() const override { return true; }
   /// Robots (links as cylinders between joint origins, joints as spheres), the car body, the
-  /// conveyor and the visitor, in the cell frame.
+  /// conveyor, the fixtures (entity "fixtures"), the part bodies in Bullet mode (entity "parts";
+  /// natively a part in the gripper is drawn at the TCP) and the visitor, in the cell frame.
   void DescribeScene(const TickInfo& tick, const BlockIo& io, SceneBuilder& scene) const override;
 
   // Slots of the per-robot float array "robot" (public for tests).

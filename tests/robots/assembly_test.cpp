@@ -55,7 +55,7 @@ blocks:
         urdf: )" +
          std::string(FTWIN_ROBOTS_DATA_DIR) + R"(/ur5e.urdf
         tool_link: tool0
-        base_xyz_m: [0.2, -0.75, 0.0]
+        base_xyz_m: [0.2, -0.85, 0.0]
         base_yaw_rad: 1.5707963267948966
         home_rad: [0.0, -1.8, 1.8, -1.57, -1.57, 0.0]
         link_radius_m: 0.05
@@ -109,8 +109,11 @@ TEST_CASE("An assembly robot places one part per body and conserves the parts", 
   const double bodies = Kpi(simulator, "bodies_completed");
   const double placed = Kpi(simulator, "parts_placed");
   const double holding = st[Cell::kHolding] == 1 ? 1.0 : 0.0;
+  const auto* counts = simulator.state().World<int64_t>(cell.counts_field(), 0);
   INFO("bodies " << bodies << ", placed " << placed << ", worst grip error " << worst_grip_error
-                 << " m");
+                 << " m; last collision: tick " << counts[Cell::kLastCollisionTick] << ", kind "
+                 << counts[Cell::kLastCollisionKind] << ", index "
+                 << counts[Cell::kLastCollisionIndex]);
   CHECK(bodies >= 2);
   // Every released body got its part; a body still at the station may have it already.
   CHECK(placed >= bodies);
@@ -220,7 +223,7 @@ TEST_CASE("The carried part loads the drives by J^T m g", "[robots][slow]") {
 TEST_CASE("An AGV near the protective zone slows and stops the robots like a person",
           "[robots][slow]") {
   // The AGV shuttles along y = -2.5 m past the cell (zone: robot base and body box, x in
-  // [-0.5, 0.5], y in [-0.75, 0.3]); its 0.6 m footprint comes to 1.15 m of the zone.
+  // [-0.5, 0.5], y in [-0.85, 0.3]); its 0.6 m footprint comes to 1.05 m of the zone.
   const std::string agv =
       "    agv: {pickup_xy_m: [8.0, -2.5], dropoff_xy_m: [-8.0, -2.5], load_time: 1s, "
       "parts_per_trip: 1, buffer_capacity: 100, buffer_initial: 2}\n";
@@ -240,7 +243,7 @@ TEST_CASE("An AGV near the protective zone slows and stops the robots like a per
     for (int tick = 0; tick < 40000; ++tick) {
       // The scanners see the AGV where the last tick left it.
       const double dx = std::max({-0.5 - pose[Cell::kAgvX], 0.0, pose[Cell::kAgvX] - 0.5});
-      const double dy = std::max({-0.75 - pose[Cell::kAgvY], 0.0, pose[Cell::kAgvY] - 0.3});
+      const double dy = std::max({-0.85 - pose[Cell::kAgvY], 0.0, pose[Cell::kAgvY] - 0.3});
       const double expected = std::sqrt(dx * dx + dy * dy) - 0.6;
       simulator.Step();
       const double seen = simulator.state().World<double>(distance_id, 0)[0];
