@@ -25,10 +25,10 @@ constexpr double kMinBeltThickness = 0.05;
 constexpr double kBeltOverhang = 0.5;
 // Clearance between the body's side and the station's clamp posts [m].
 constexpr double kFixtureClearance = 0.15;
-// AGV chassis: length [m], height [m], and width beyond the wheel track [m].
 // Solver iterations per step (see the constructor).
 constexpr int kSolverIterations = 50;
-constexpr double kAgvLength = 1.0, kAgvHeight = 0.3, kAgvExtraWidth = 0.1;
+constexpr double kAgvLength = kCellAgvLength, kAgvHeight = kCellAgvHeight,
+                 kAgvExtraWidth = kCellAgvExtraWidth;
 
 btVector3 ToBt(const Eigen::Vector3d& v) { return btVector3(v.x(), v.y(), v.z()); }
 
@@ -99,6 +99,7 @@ struct CellBulletWorld::Parts {
   std::unique_ptr<btFixedConstraint> clamp;
   // Part bodies (rows of the `parts` field) and their fixed constraints to the car body.
   std::vector<btRigidBody*> parts;
+  std::vector<btRigidBody*> fixture_bodies;  // as config.fixtures
   std::vector<std::unique_ptr<btFixedConstraint>> part_joints;
 
   btCollisionShape* Box(const Eigen::Vector3d& size) {
@@ -187,6 +188,7 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     const RobotCellBlock::Fixture& box = config.fixtures[f];
     btRigidBody* added = p.Add(
         StaticBox(p.Box(box.size_m), box.center_m, config.floor_friction, kTagNone, box.yaw_rad));
+    p.fixture_bodies.push_back(added);
     if (f + 1 == static_cast<size_t>(kCellClampPosts)) fixture = added;  // the left post
   }
 
@@ -223,9 +225,12 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     p.world.addConstraint(p.clamp.get(), true);
   }
 
-  // The AGV: a kinematic chassis on the floor (it carries no Bullet load). It collides with
-  // nothing: its go-to-goal route knows nothing of the line and may cross the conveyor (the
-  // assembly scenarios' routes do), where a kinematic chassis would shove the car body aside.
+  // The AGV: a kinematic chassis on the floor (it carries no Bullet load). It collides with the
+  // static geometry (floor, belts, clamp posts, fixtures), which gives contact points (found
+  // where the cell's own chassis-against-fixture check finds an overlap) but no response: both
+  // sides are immovable. Not with the car body: its go-to-goal route knows nothing of the line
+  // and may cross the conveyor (the assembly scenarios' routes do), where a kinematic chassis
+  // would shove the car body aside.
   if (config.agv_enabled) {
     const Eigen::Vector3d size(kAgvLength, config.agv.track_m + kAgvExtraWidth, kAgvHeight);
     btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, p.Box(size));
@@ -235,7 +240,10 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     auto agv = std::make_unique<btRigidBody>(info);
     agv->setCollisionFlags(agv->getCollisionFlags() | btCollisionObject::CF_KINEMATIC_OBJECT);
     agv->setActivationState(DISABLE_DEACTIVATION);
-    p.agv = p.Add(std::move(agv), false);
+    p.world.addRigidBody(agv.get(), btBroadphaseProxy::KinematicFilter,
+                         btBroadphaseProxy::StaticFilter);
+    p.bodies.push_back(std::move(agv));
+    p.agv = p.bodies.back().get();
   }
 
   // Part bodies: dynamic boxes of the part's mass that collide with nothing (their placement is
@@ -273,6 +281,21 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
 }
 
 int CellBulletWorld::num_parts() const { return static_cast<int>(parts_->parts.size()); }
+
+bool CellBulletWorld::AgvTouchesFixture(int fixture) const {
+  Parts& p = *parts_;
+  if (p.agv == nullptr) return false;
+  const btCollisionObject* other = p.fixture_bodies[static_cast<size_t>(fixture)];
+  for (int m = 0; m < p.dispatcher.getNumManifolds(); ++m) {
+    const btPersistentManifold* manifold = p.dispatcher.getManifoldByIndexInternal(m);
+    const bool pair = (manifold->getBody0() == p.agv && manifold->getBody1() == other) ||
+                      (manifold->getBody1() == p.agv && manifold->getBody0() == other);
+    if (!pair) continue;
+    for (int c = 0; c < manifold->getNumContacts(); ++c)
+      if (manifold->getContactPoint(c).getDistance() < 0.0) return true;
+  }
+  return false;
+}
 
 CellBulletWorld::~CellBulletWorld() {
   Parts& p = *parts_;

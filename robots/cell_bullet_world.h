@@ -90,6 +90,9 @@ class CellBulletWorld final : public WorldAux {
 
   /// Part bodies (the `parts` field's rows, in RobotCellBlock's slot order).
   int num_parts() const;
+  /// After a step: whether Bullet found the AGV's chassis penetrating fixture `fixture` (index
+  /// into the config's fixtures; contact points without response, both are immovable).
+  bool AgvTouchesFixture(int fixture) const;
 
   /// One step of dt: loads the car body from `body` (CellBodySlot) and the part bodies from
   /// `parts` (num_parts() rows of CellPartSlot; may be null without parts), applies the inputs,

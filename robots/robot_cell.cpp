@@ -87,7 +87,8 @@ static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving));
 static_assert(Same(RobotCellBlock::kFixtureCollisions, kCellFixtureCollisions) &&
               Same(RobotCellBlock::kLastCollisionIndex, kCellLastCollisionIndex) &&
               Same(RobotCellBlock::kHitFixture, kCellHitFixture) &&
-              Same(RobotCellBlock::kHitBody, kCellHitBody));
+              Same(RobotCellBlock::kHitBody, kCellHitBody) &&
+              Same(RobotCellBlock::kHitAgv, kCellHitAgv));
 static_assert(Same(RobotCellBlock::kAgvSlots, kCellAgvSlots) &&
               Same(RobotCellBlock::kAgvBroken, kCellAgvBroken));
 static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&

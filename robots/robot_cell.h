@@ -241,7 +241,7 @@ class RobotCellBlock final : public Block {
     kCellCounts
   };
   /// What a collision event was against (counts slot kLastCollisionKind).
-  enum CollisionKind { kHitNone = 0, kHitRobot = 1, kHitBody = 2, kHitFixture = 3 };
+  enum CollisionKind { kHitNone = 0, kHitRobot = 1, kHitBody = 2, kHitFixture = 3, kHitAgv = 4 };
   enum StationPhase {
     kArriving = 0,
     kClamping = 1,

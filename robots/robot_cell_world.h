@@ -32,6 +32,9 @@ constexpr int kCellMaxFixtures = 16;
 /// The station's two clamp posts, always fixtures 0 and 1 (right: y < 0, left: y > 0).
 constexpr int kCellClampPosts = 2;
 constexpr int kCellMaxBoxes = kCellClampPosts + kCellMaxFixtures;
+/// The AGV's chassis, a box on the floor: length [m], height [m] and width beyond the wheel
+/// track [m] (the Bullet body and the fixture check).
+constexpr double kCellAgvLength = 1.0, kCellAgvHeight = 0.3, kCellAgvExtraWidth = 0.1;
 
 // Slots of the per-robot float array "robot".
 enum CellRobotSlot {
@@ -115,9 +118,10 @@ enum CellCountSlot {
 /// What the last collision event was against (counts slot kCellLastCollisionKind).
 enum CellCollisionKind {
   kCellHitNone = 0,
-  kCellHitRobot = 1,   ///< another robot's arm or tool
-  kCellHitBody = 2,    ///< the clamped car body
-  kCellHitFixture = 3  ///< a fixture (index: 0, 1 the clamp posts, then the `fixtures` list)
+  kCellHitRobot = 1,    ///< another robot's arm or tool
+  kCellHitBody = 2,     ///< the clamped car body
+  kCellHitFixture = 3,  ///< a fixture (index: 0, 1 the clamp posts, then the `fixtures` list)
+  kCellHitAgv = 4       ///< the AGV's chassis ran into a fixture (robot -1, index: the fixture)
 };
 enum CellStationPhase {
   kCellArriving = 0,
@@ -776,6 +780,31 @@ FTWIN_HD inline bool CellCapsuleHitsBox(const Eigen::Vector3d& a, const Eigen::V
   return CellSegmentBoxDistance(a, b, box) < radius;
 }
 
+/// Whether the AGV's chassis (kCellAgvLength x (track + kCellAgvExtraWidth) x kCellAgvHeight,
+/// on the floor, turned by its heading) overlaps a fixture box: the heights overlap and no axis
+/// of the two rectangles in plan separates them (separating-axis test).
+FTWIN_HD inline bool CellAgvHitsBox(const CellParams& c, double x_m, double y_m, double heading_rad,
+                                    const CellBox& box) {
+  if (!(box.center[2] - box.half[2] < kCellAgvHeight && box.center[2] + box.half[2] > 0.0))
+    return false;
+  const double agv_half[2] = {0.5 * kCellAgvLength, 0.5 * (c.agv.track_m + kCellAgvExtraWidth)};
+  const double ca = cos(heading_rad), sa = sin(heading_rad);
+  // Axes of the chassis (a) and of the box (b) in plan; the centres' offset.
+  const double a_axes[2][2] = {{ca, sa}, {-sa, ca}};
+  const double b_axes[2][2] = {{box.cos_yaw, box.sin_yaw}, {-box.sin_yaw, box.cos_yaw}};
+  const double d[2] = {box.center[0] - x_m, box.center[1] - y_m};
+  for (int set = 0; set < 2; ++set)
+    for (int k = 0; k < 2; ++k) {
+      const double* axis = set == 0 ? a_axes[k] : b_axes[k];
+      const double ra = agv_half[0] * fabs(axis[0] * a_axes[0][0] + axis[1] * a_axes[0][1]) +
+                        agv_half[1] * fabs(axis[0] * a_axes[1][0] + axis[1] * a_axes[1][1]);
+      const double rb = box.half[0] * fabs(axis[0] * b_axes[0][0] + axis[1] * b_axes[0][1]) +
+                        box.half[1] * fabs(axis[0] * b_axes[1][0] + axis[1] * b_axes[1][1]);
+      if (fabs(d[0] * axis[0] + d[1] * axis[1]) >= ra + rb) return false;
+    }
+  return true;
+}
+
 /// Phase B: export (drive power from the new joint state), weld checks, release, collisions.
 FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, const CellWorld& w,
                                 const CellScratch& scratch) {
@@ -897,9 +926,17 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
             colliding = true;
             hit_robot = r, hit_kind = kCellHitFixture, hit_index = f;
           }
+    // The AGV's chassis against the fixtures.
+    if (c.agv_enabled != 0)
+      for (int f = 0; f < c.num_fixtures && !colliding; ++f)
+        if (CellAgvHitsBox(c, w.agv[kCellAgvX], w.agv[kCellAgvY], w.agv[kCellAgvHeading],
+                           c.fixtures[f])) {
+          colliding = true;
+          hit_robot = -1, hit_kind = kCellHitAgv, hit_index = f;
+        }
     if (colliding && counts[kCellInCollision] == 0) {
       ++counts[kCellCollisions];
-      if (hit_kind == kCellHitFixture) ++counts[kCellFixtureCollisions];
+      if (hit_kind == kCellHitFixture || hit_kind == kCellHitAgv) ++counts[kCellFixtureCollisions];
       counts[kCellLastCollisionTick] = tick;
       counts[kCellLastCollisionRobot] = hit_robot;
       counts[kCellLastCollisionKind] = hit_kind;
