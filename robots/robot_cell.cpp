@@ -831,7 +831,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   declaration.AddKpi({.name = "collisions",
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
-                      .doc = "collision events (arm-arm, arm-body, arm-fixture)"});
+                      .doc = "collision events (arm-arm, arm-body, arm-fixture, AGV-fixture)"});
   declaration.AddKpi({.name = "safety_stop_s", .unit = "s", .doc = "time under a safety stop"});
   declaration.AddKpi({.name = "interlock_wait_s",
                       .unit = "s",
@@ -859,11 +859,12 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
                       .doc = "picks outside grip_tolerance_m (the part stayed in the buffer)"});
-  declaration.AddKpi({.name = "fixture_collisions",
-                      .unit = "1",
-                      .across_worlds = KpiAggregation::kSum,
-                      .doc = "collision events of an arm or tool against a fixture (clamp posts, "
-                             "`fixtures`; also counted in collisions)"});
+  declaration.AddKpi(
+      {.name = "fixture_collisions",
+       .unit = "1",
+       .across_worlds = KpiAggregation::kSum,
+       .doc = "collision events of an arm, a tool or the AGV against a fixture (clamp posts, "
+              "`fixtures`; also counted in collisions)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {

@@ -233,7 +233,7 @@ class RobotCellBlock final : public Block {
     kPartsPlaced,         ///< parts placed within the grip tolerance
     kPartsMissed,         ///< place steps without a part or out of tolerance
     kFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
-    kFixtureCollisions,   ///< collision events against a fixture
+    kFixtureCollisions,   ///< collision events against a fixture (arm, tool, AGV)
     kLastCollisionTick,   ///< the last collision event: tick of the check that found it,
     kLastCollisionRobot,  ///< the robot,
     kLastCollisionKind,   ///< what it hit (CollisionKind),

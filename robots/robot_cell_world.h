@@ -108,7 +108,7 @@ enum CellCountSlot {
   kCellPartsPlaced,         ///< parts placed within the grip tolerance
   kCellPartsMissed,         ///< place steps without a part or out of tolerance
   kCellFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
-  kCellFixtureCollisions,   ///< collision events of an arm or tool against a fixture
+  kCellFixtureCollisions,   ///< collision events of an arm, a tool or the AGV against a fixture
   kCellLastCollisionTick,   ///< the last collision event: the tick of the check that found it,
   kCellLastCollisionRobot,  ///< the robot,
   kCellLastCollisionKind,   ///< what it hit (CellCollisionKind; 0 none yet),
