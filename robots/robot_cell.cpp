@@ -83,7 +83,10 @@ static_assert(Same(RobotCellBlock::kCellSlots, kCellFloatSlots) &&
               Same(RobotCellBlock::kEnergyJ_, kCellTotalEnergyJ));
 static_assert(Same(RobotCellBlock::kCellCounts, kCellCountSlots) &&
               Same(RobotCellBlock::kRejectedTargets, kCellRejectedTargets));
-static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving));
+static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving) &&
+              Same(RobotCellBlock::kWaitClamp, kCellWaitClamp));
+static_assert(Same(RobotCellBlock::kClampRequest, kCellClampRequest) &&
+              Same(RobotCellBlock::kAgvGoalY, kCellAgvGoalY));
 static_assert(Same(RobotCellBlock::kFixtureCollisions, kCellFixtureCollisions) &&
               Same(RobotCellBlock::kLastCollisionIndex, kCellLastCollisionIndex) &&
               Same(RobotCellBlock::kHitFixture, kCellHitFixture) &&
@@ -787,6 +790,35 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                 {.name = "rz", .unit = "rad", .lower = -4, .upper = 4}},
        .doc = "external control: move the TCP of a robot whose program is 0 to a cell-frame pose "
               "(rotation vector); unreachable targets are rejected and counted"});
+  declaration.AddCommand(
+      {.verb = "clamp_mode",
+       .args = {{.name = "manual",
+                 .unit = "1",
+                 .lower = 0,
+                 .upper = 1,
+                 .default_value = 1,
+                 .doc = "1: an arriving body waits unclamped until `clamp`, and a processed body "
+                        "stays clamped until clamp(0) or release; 0: automatic"}},
+       .doc = "manual or automatic station clamping"});
+  declaration.AddCommand({.verb = "clamp",
+                          .args = {{.name = "engage",
+                                    .unit = "1",
+                                    .lower = 0,
+                                    .upper = 1,
+                                    .default_value = 1,
+                                    .doc = "1 clamp the body at the station, 0 open the clamp "
+                                           "once the robots are done"}},
+                          .doc = "station clamp (manual clamping)"});
+  declaration.AddCommand(
+      {.verb = "agv_goal",
+       .args = {{.name = "x_m", .unit = "m", .lower = -100, .upper = 100},
+                {.name = "y_m", .unit = "m", .lower = -100, .upper = 100}},
+       .doc = "the AGV leaves its shuttle, drives to (x, y) in the cell frame and waits there "
+              "(rejected and counted without an AGV)"});
+  declaration.AddCommand(
+      {.verb = "agv_auto",
+       .doc = "the AGV resumes its shuttle where it left off (a load or unload in progress "
+              "restarts at its station)"});
   declaration.AddFault({.name = "encoder_failure",
                         .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}},
                         .doc = "a joint encoder of the robot fails: category 0 stop, robot out"});
@@ -1136,6 +1168,7 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
           }
         }
         counts[kStationPhase] = kUnclamping;
+        counts[kClampRequest] = 0;
         cell[kStationTimer] = 0.0;
         // Robots still in their program abort and return home (the last program step).
         for (size_t r = 0; r < config_.robots.size(); ++r) {
@@ -1192,6 +1225,33 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
       }
       CellStartMoveFromReference(*params_, r, WorldView(io), goal);
       st[kPhase] = kExternal;
+      break;
+    }
+    case 6:
+      io.Field<int64_t>(counts_)[kClampManual] = args[0] != 0 ? 1 : 0;
+      break;
+    case 7:
+      io.Field<int64_t>(counts_)[kClampRequest] = args[0] != 0 ? 1 : 0;
+      break;
+    case 8:
+    case 9: {
+      double* agv = io.Field(agv_);
+      if (!config_.agv_enabled) {
+        ++io.Field<int64_t>(counts_)[kRejectedTargets];
+        break;
+      }
+      if (command == 8) {
+        agv[kAgvManual] = 1.0;
+        agv[kAgvGoalX] = args[0];
+        agv[kAgvGoalY] = args[1];
+      } else if (agv[kAgvManual] != 0) {
+        // Back to the shuttle where it left off: a load or unload in progress restarts once the
+        // AGV is back at its station (parts change hands only when it completes).
+        agv[kAgvManual] = 0.0;
+        if (agv[kAgvMode] == static_cast<double>(kLoading)) agv[kAgvMode] = kToPickup;
+        if (agv[kAgvMode] == static_cast<double>(kUnloading)) agv[kAgvMode] = kToDropoff;
+        agv[kAgvTimer] = 0.0;
+      }
       break;
     }
     default:

@@ -238,6 +238,8 @@ class RobotCellBlock final : public Block {
     kLastCollisionRobot,  ///< the robot,
     kLastCollisionKind,   ///< what it hit (CollisionKind),
     kLastCollisionIndex,  ///< the other robot or the fixture (index into Config::fixtures)
+    kClampManual,         ///< 1: the station clamps and unclamps only on `clamp` commands
+    kClampRequest,        ///< manual clamping: the clamp is requested (clamp(1))
     kCellCounts
   };
   /// What a collision event was against (counts slot kLastCollisionKind).
@@ -247,7 +249,8 @@ class RobotCellBlock final : public Block {
     kClamping = 1,
     kProcessing = 2,
     kUnclamping = 3,
-    kLeaving = 4
+    kLeaving = 4,
+    kWaitClamp = 5  ///< manual clamping: the body stands at the station, unclamped
   };
   /// Safety state: 0 normal, 1 reduced speed, 2 stopping/stopped.
   // AGV slots (float array "agv").
@@ -262,6 +265,9 @@ class RobotCellBlock final : public Block {
     kAgvConsumed,
     kAgvStarvedS,
     kAgvBroken,
+    kAgvManual,  ///< 1: driving to (or waiting at) an agv_goal
+    kAgvGoalX,
+    kAgvGoalY,
     kAgvSlots
   };
   enum AgvMode { kToPickup = 0, kLoading = 1, kToDropoff = 2, kUnloading = 3, kWaiting = 4 };

@@ -113,6 +113,8 @@ enum CellCountSlot {
   kCellLastCollisionRobot,  ///< the robot,
   kCellLastCollisionKind,   ///< what it hit (CellCollisionKind; 0 none yet),
   kCellLastCollisionIndex,  ///< and which: the other robot or the fixture (-1 for the body)
+  kCellClampManual,         ///< 1: the station clamps and unclamps only on `clamp` commands
+  kCellClampRequest,  ///< manual clamping: 1 after clamp(engage 1), 0 after clamp(0) or unclamping
   kCellCountSlots
 };
 /// What the last collision event was against (counts slot kCellLastCollisionKind).
@@ -128,7 +130,8 @@ enum CellStationPhase {
   kCellClamping = 1,
   kCellProcessing = 2,
   kCellUnclamping = 3,
-  kCellLeaving = 4
+  kCellLeaving = 4,
+  kCellWaitClamp = 5  ///< manual clamping: the body stands at the station, unclamped
 };
 // AGV slots (float array "agv").
 enum CellAgvSlot {
@@ -142,6 +145,9 @@ enum CellAgvSlot {
   kCellAgvConsumed,
   kCellAgvStarvedS,
   kCellAgvBroken,
+  kCellAgvManual,  ///< 1: driving to (or waiting at) the goal of an agv_goal command
+  kCellAgvGoalX,   ///< that goal [m]
+  kCellAgvGoalY,
   kCellAgvSlots
 };
 enum CellAgvMode {
@@ -451,11 +457,18 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
     if (belt > 0) power_W += c.conveyor_power_W;
     if (phase == kCellArriving && cell[kCellBodyX] >= 0.0) {
       if (c.body_kinematic != 0) cell[kCellBodyX] = 0.0;
-      counts[kCellStationPhase] = kCellClamping;
+      // Manual clamping: the body waits at the station until a clamp command.
+      const bool wait = counts[kCellClampManual] != 0 && counts[kCellClampRequest] == 0;
+      counts[kCellStationPhase] = wait ? kCellWaitClamp : kCellClamping;
       cell[kCellStationTimer] = 0.0;
     } else if (phase == kCellLeaving && cell[kCellBodyX] >= c.exit_length_m) {
       cell[kCellBodyX] = -c.conveyor_length_m;
       counts[kCellStationPhase] = kCellArriving;
+    }
+  } else if (phase == kCellWaitClamp) {
+    if (counts[kCellClampManual] == 0 || counts[kCellClampRequest] != 0) {
+      counts[kCellStationPhase] = kCellClamping;
+      cell[kCellStationTimer] = 0.0;
     }
   } else if (phase == kCellClamping) {
     cell[kCellStationTimer] += dt;
@@ -494,7 +507,15 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
   if (c.agv_enabled != 0) {
     double* agv = w.agv;
     AgvPose pose{agv[kCellAgvX], agv[kCellAgvY], agv[kCellAgvHeading]};
-    switch (static_cast<int>(agv[kCellAgvMode])) {
+    // An agv_goal command takes the AGV off its shuttle: it drives to the goal and waits there
+    // (its mode, timer and load stay as they were until agv_auto).
+    const int mode = agv[kCellAgvManual] != 0 ? -1 : static_cast<int>(agv[kCellAgvMode]);
+    if (mode == -1 && agv[kCellAgvBroken] == 0) {
+      double left = 0, right = 0;
+      if (!AgvGoToGoal(c.agv, pose, agv[kCellAgvGoalX], agv[kCellAgvGoalY], &left, &right))
+        AgvStep(c.agv, left, right, dt, &pose);
+    }
+    switch (mode) {
       case kCellAgvWaiting:
         if (agv[kCellAgvBuffer] + c.agv_parts_per_trip <= c.buffer_capacity)
           agv[kCellAgvMode] = static_cast<double>(kCellAgvToPickup);
@@ -849,8 +870,10 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
   w.power_W[0] = power_W;
   CellWriteBodyPose(c, w);
 
-  // The station releases the body when every robot is done.
-  if (counts[kCellStationPhase] == kCellProcessing && scratch.all_done) {
+  // The station releases the body when every robot is done (with manual clamping, once the
+  // clamp is no longer requested).
+  if (counts[kCellStationPhase] == kCellProcessing && scratch.all_done &&
+      !(counts[kCellClampManual] != 0 && counts[kCellClampRequest] != 0)) {
     for (int r = 0; r < R; ++r) {
       const CellRobotParams& robot = c.robots[r];
       const int64_t* st = w.robot_state + r * kCellStateSlots;
@@ -868,6 +891,7 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       }
     }
     counts[kCellStationPhase] = kCellUnclamping;
+    counts[kCellClampRequest] = 0;
     cell[kCellStationTimer] = 0.0;
   }
 
@@ -901,8 +925,9 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
               hit_robot = a, hit_kind = kCellHitRobot, hit_index = b;
             }
     // Arm against the clamped body (the gun segment touches it by design and is excluded).
-    if (counts[kCellStationPhase] >= kCellClamping &&
-        counts[kCellStationPhase] <= kCellUnclamping) {
+    if ((counts[kCellStationPhase] >= kCellClamping &&
+         counts[kCellStationPhase] <= kCellUnclamping) ||
+        counts[kCellStationPhase] == kCellWaitClamp) {
       const Eigen::Vector3d half =
           0.5 * Eigen::Vector3d(c.body_size_m[0], c.body_size_m[1], c.body_size_m[2]);
       const Eigen::Vector3d center(cell[kCellBodyX], 0.0, c.body_floor_m + half.z());

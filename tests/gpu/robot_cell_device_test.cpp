@@ -99,6 +99,12 @@ void SubmitFor(Simulator& simulator, int world, int as_world) {
       {2000, as_world, "cell!encoder_failure", {world == 1 ? 1.0 : 0.0}, "test"},
       {2500, as_world, "cell!encoder_failure", {world == 1 ? 1.0 : 0.0, 0.0}, "test"},
       {2800, as_world, "cell/release", {}, "test"},
+      // World 1 clamps by command (its body waits unclamped from 0.5 s to 0.8 s); every AGV
+      // leaves its shuttle for a goal and resumes it.
+      {0, as_world, "cell/clamp_mode", {world == 1 ? 1.0 : 0.0}, "test"},
+      {800, as_world, "cell/clamp", {1}, "test"},
+      {300, as_world, "cell/agv_goal", {-1.0 - 0.5 * world, 3.5}, "test"},
+      {1600, as_world, "cell/agv_auto", {}, "test"},
   };
   for (const Command& command : commands) {
     INFO(command.target << " at " << command.tick);
