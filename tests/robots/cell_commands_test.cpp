@@ -63,7 +63,7 @@ const Cell& CellOf(const Model& model) {
 }  // namespace
 
 TEST_CASE("Manual clamping: the body waits unclamped for clamp and stays clamped until clamp(0)",
-          "[robots]") {
+          "[robots][slow]") {
   for (const std::string physics : {"native", "bullet"}) {
     INFO(physics);
     const auto model = LoadScenarioText(CommandCell(physics, ""), "cmd.yaml", Registry()).model;
@@ -80,7 +80,9 @@ TEST_CASE("Manual clamping: the body waits unclamped for clamp and stays clamped
     // At the station: natively exactly; in Bullet where friction stopped it once the belt stood
     // still, v^2 / (2 mu g) = 21 mm past the station at most.
     CHECK(cell_f[Cell::kBodyX] >= 0.0);
-    CHECK(cell_f[Cell::kBodyX] <= (physics == "native" ? 0.0 : 0.5 * 0.5 * 0.5 / (0.6 * 9.80665)));
+    // (The station sees the body a tick after it crosses: plus up to two ticks of travel.)
+    CHECK(cell_f[Cell::kBodyX] <=
+          (physics == "native" ? 0.0 : 0.5 * 0.5 * 0.5 / (0.6 * 9.80665) + 2 * 0.5e-3));
     REQUIRE(simulator.Submit({.tick = simulator.tick(), .target = "cell/clamp", .values = {1}}) ==
             "");
     simulator.Step(2);
@@ -112,7 +114,7 @@ TEST_CASE("Manual clamping: the body waits unclamped for clamp and stays clamped
 }
 
 TEST_CASE("agv_goal takes the AGV off its shuttle to a goal; agv_auto resumes it; parts conserved",
-          "[robots]") {
+          "[robots][slow]") {
   const std::string agv =
       "    agv: {pickup_xy_m: [4.0, 3.0], dropoff_xy_m: [-1.0, 3.0], load_time: 1s, "
       "parts_per_trip: 2, buffer_capacity: 4, buffer_initial: 1}\n"
@@ -138,8 +140,10 @@ TEST_CASE("agv_goal takes the AGV off its shuttle to a goal; agv_auto resumes it
     CHECK(a[Cell::kAgvY] == y);
     CHECK(a[Cell::kAgvDelivered] == delivered);
     REQUIRE(simulator.Submit({.tick = simulator.tick(), .target = "cell/agv_auto"}) == "");
-    for (int k = 0; k < 20000; ++k) simulator.Step(), conserved();
+    for (int k = 0; k < 30000; ++k) simulator.Step(), conserved();
     CHECK(a[Cell::kAgvManual] == 0.0);
+    INFO("AGV at " << a[Cell::kAgvX] << ", " << a[Cell::kAgvY] << ", mode " << a[Cell::kAgvMode]
+                   << ", timer " << a[Cell::kAgvTimer] << ", buffer " << a[Cell::kAgvBuffer]);
     CHECK(a[Cell::kAgvDelivered] > delivered);  // back on the shuttle, delivering
   }
   // Without an AGV the goal is rejected and counted.
