@@ -41,13 +41,17 @@ struct Aabb {
   double upper[3];
 };
 
-/// A BVH node: inner nodes have count == 0 and children first, first + 1... stored as
-/// `first` = index of the left child (right child = first + 1); leaves hold primitives
-/// order[first .. first + count).
-struct BvhNode {
-  Aabb box;
-  int32_t first;
-  int32_t count;
+/// A BVH node of a binary tree holds the boxes of both its children, so one visit tests two
+/// boxes at once (64 bytes, one cache line). bounds[axis][0 = lower, 1 = upper][child] are
+/// float, rounded outwards from the double bounds: a ray that meets a child's geometry always
+/// meets its box (the slab test itself runs in double). Child c is a leaf holding primitives
+/// first[c] .. first[c] + count[c] when count[c] > 0, else the inner node first[c]; an empty
+/// child (the second child of a root that is a single leaf) has an empty box (lower +inf,
+/// upper -inf) that no ray meets. Node 0 is the root; children come after their parent.
+struct alignas(64) BvhNode {
+  float bounds[3][2][2];
+  int32_t first[2];
+  int32_t count[2];
 };
 
 /// What a closest-hit query returns; primitive = -1 for a miss.
@@ -239,7 +243,51 @@ struct SceneView {
 /// Maximum BVH depth the traversal stack supports (the builder guarantees it).
 constexpr int kBvhMaxDepth = 64;
 
-/// Closest hit of one ray in the scene.
+/// A ray prepared for box tests: 1 / direction and, per axis, which bound the ray meets first
+/// (1 = upper when the direction is negative, -0 included).
+struct RaySlabs {
+  double origin[3];
+  double inverse[3];
+  int near_side[3];
+};
+
+FTWIN_HD inline RaySlabs PrepareSlabs(const Ray& ray) {
+  RaySlabs slabs;
+  for (int axis = 0; axis < 3; ++axis) {
+    slabs.origin[axis] = ray.origin[axis];
+    slabs.inverse[axis] = 1.0 / ray.direction[axis];
+    slabs.near_side[axis] = slabs.inverse[axis] < 0.0 ? 1 : 0;
+  }
+  return slabs;
+}
+
+/// Slab test of both children of `node` within [t_min, t_max]: bit c of the result is set when
+/// the ray meets child c's box, enter[c] is where it enters. The near and far bounds are chosen
+/// by the direction's sign, so there is no swap; a NaN (0 * inf: the origin on a slab plane of
+/// a parallel ray) never shrinks the interval, and an empty box is never met (its far distance
+/// is -inf). Both children go through the same operations side by side (vectorizable).
+FTWIN_HD inline int SlabTestChildren(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                     double t_max, double enter[2]) {
+  double lower[2] = {t_min, t_min}, upper[2] = {t_max, t_max};
+  for (int axis = 0; axis < 3; ++axis) {
+    const float* near_bound = node.bounds[axis][slabs.near_side[axis]];
+    const float* far_bound = node.bounds[axis][1 - slabs.near_side[axis]];
+    for (int c = 0; c < 2; ++c) {
+      const double t_near =
+          (static_cast<double>(near_bound[c]) - slabs.origin[axis]) * slabs.inverse[axis];
+      const double t_far =
+          (static_cast<double>(far_bound[c]) - slabs.origin[axis]) * slabs.inverse[axis];
+      lower[c] = t_near > lower[c] ? t_near : lower[c];
+      upper[c] = t_far < upper[c] ? t_far : upper[c];
+    }
+  }
+  enter[0] = lower[0];
+  enter[1] = lower[1];
+  return (lower[0] <= upper[0] ? 1 : 0) | (lower[1] <= upper[1] ? 2 : 0);
+}
+
+/// Closest hit of one ray in the scene: ordered depth-first traversal (nearer child first; a
+/// stacked child is dropped once a hit closer than its entry is known).
 FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
   RayHit hit = {INFINITY, -1};
   for (int32_t i = 0; i < scene.num_planes; ++i) {
@@ -251,21 +299,35 @@ FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
     }
   }
   if (scene.num_nodes == 0) return hit;
-  const double inverse[3] = {1.0 / ray.direction[0], 1.0 / ray.direction[1],
-                             1.0 / ray.direction[2]};
-  // Each stacked node keeps its entry distance: it is skipped once a closer hit is known.
-  int32_t stack[kBvhMaxDepth];
+  const RaySlabs slabs = PrepareSlabs(ray);
+  int32_t stack_first[kBvhMaxDepth];
+  int32_t stack_count[kBvhMaxDepth];
   double stack_enter[kBvhMaxDepth];
   int stack_size = 0;
-  int32_t node_index = 0;
-  double enter, exit;
-  if (!SlabInterval(ray.origin, inverse, scene.nodes[0].box.lower, scene.nodes[0].box.upper,
-                    ray.t_min, ray.t_max, &enter, &exit))
-    return hit;
+  // The current item: inner node `first` when count == 0, else a leaf's primitive range.
+  int32_t first = 0, count = 0;
   for (;;) {
-    const BvhNode& node = scene.nodes[node_index];
-    if (node.count > 0) {
-      for (int32_t i = node.first; i < node.first + node.count; ++i) {
+    if (count == 0) {
+      const BvhNode& node = scene.nodes[first];
+      double enter[2];
+      const int met = SlabTestChildren(node, slabs, ray.t_min, ray.t_max, enter);
+      if (met == 3) {
+        const int near_child = enter[1] < enter[0] ? 1 : 0;
+        stack_first[stack_size] = node.first[1 - near_child];
+        stack_count[stack_size] = node.count[1 - near_child];
+        stack_enter[stack_size++] = enter[1 - near_child];
+        first = node.first[near_child];
+        count = node.count[near_child];
+        continue;
+      }
+      if (met != 0) {
+        const int child = met >> 1;
+        first = node.first[child];
+        count = node.count[child];
+        continue;
+      }
+    } else {
+      for (int32_t i = first; i < first + count; ++i) {
         const double t = IntersectPrimitive(ray, scene.primitives[i]);
         if (t < hit.t) {
           hit.t = t;
@@ -273,40 +335,16 @@ FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
           ray.t_max = t;
         }
       }
-    } else {
-      const BvhNode& left = scene.nodes[node.first];
-      const BvhNode& right = scene.nodes[node.first + 1];
-      double left_enter, right_enter, left_exit, right_exit;
-      const bool hit_left = SlabInterval(ray.origin, inverse, left.box.lower, left.box.upper,
-                                         ray.t_min, ray.t_max, &left_enter, &left_exit);
-      const bool hit_right = SlabInterval(ray.origin, inverse, right.box.lower, right.box.upper,
-                                          ray.t_min, ray.t_max, &right_enter, &right_exit);
-      if (hit_left && hit_right) {
-        // Nearer child first; the other waits on the stack.
-        const bool left_first = left_enter <= right_enter;
-        stack[stack_size] = left_first ? node.first + 1 : node.first;
-        stack_enter[stack_size++] = left_first ? right_enter : left_enter;
-        node_index = left_first ? node.first : node.first + 1;
-        continue;
-      }
-      if (hit_left || hit_right) {
-        node_index = hit_left ? node.first : node.first + 1;
-        continue;
-      }
     }
-    // Pop, skipping nodes that a closer hit has since made unreachable.
-    bool found = false;
-    while (stack_size > 0) {
+    // Pop, skipping items that a closer hit has since made unreachable.
+    for (;;) {
+      if (stack_size == 0) return hit;
       --stack_size;
-      if (stack_enter[stack_size] <= ray.t_max) {
-        node_index = stack[stack_size];
-        found = true;
-        break;
-      }
+      if (stack_enter[stack_size] <= ray.t_max) break;
     }
-    if (!found) break;
+    first = stack_first[stack_size];
+    count = stack_count[stack_size];
   }
-  return hit;
 }
 
 /// Range-finder return model of lidars, scanners and depth cameras.
