@@ -9,6 +9,15 @@
 #include "engine/rng.h"
 #include "gpu/host_device.h"
 
+// The host build of x86-64 tests the two child boxes of a BVH node with SSE2 (part of the
+// x86-64 baseline, so no -march flag is needed); device code and other hosts use the scalar form.
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+#define FTWIN_RAYCAST_SSE2 1
+#include <emmintrin.h>
+#else
+#define FTWIN_RAYCAST_SSE2 0
+#endif
+
 namespace ftwin {
 
 /// A ray origin + t * direction, t in [t_min, t_max]; direction is unit length, so t is metres.
@@ -265,9 +274,9 @@ FTWIN_HD inline RaySlabs PrepareSlabs(const Ray& ray) {
 /// the ray meets child c's box, enter[c] is where it enters. The near and far bounds are chosen
 /// by the direction's sign, so there is no swap; a NaN (0 * inf: the origin on a slab plane of
 /// a parallel ray) never shrinks the interval, and an empty box is never met (its far distance
-/// is -inf). Both children go through the same operations side by side (vectorizable).
-FTWIN_HD inline int SlabTestChildren(const BvhNode& node, const RaySlabs& slabs, double t_min,
-                                     double t_max, double enter[2]) {
+/// is -inf). This scalar form is the device path and the reference of the SSE2 one.
+FTWIN_HD inline int SlabTestChildrenScalar(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                           double t_max, double enter[2]) {
   double lower[2] = {t_min, t_min}, upper[2] = {t_max, t_max};
   for (int axis = 0; axis < 3; ++axis) {
     const float* near_bound = node.bounds[axis][slabs.near_side[axis]];
@@ -284,6 +293,39 @@ FTWIN_HD inline int SlabTestChildren(const BvhNode& node, const RaySlabs& slabs,
   enter[0] = lower[0];
   enter[1] = lower[1];
   return (lower[0] <= upper[0] ? 1 : 0) | (lower[1] <= upper[1] ? 2 : 0);
+}
+
+#if FTWIN_RAYCAST_SSE2
+/// The same operations on both children at once (one SSE2 lane per child). maxpd(a, b) is
+/// a > b ? a : b and minpd(a, b) is a < b ? a : b, NaN included, exactly the scalar selects,
+/// and sub, mul and the float-to-double conversion are exact IEEE operations: bit-identical
+/// to SlabTestChildrenScalar (tests/engine/sensors/raycast_test.cpp checks it).
+inline int SlabTestChildrenSse2(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                double t_max, double enter[2]) {
+  __m128d lower = _mm_set1_pd(t_min), upper = _mm_set1_pd(t_max);
+  for (int axis = 0; axis < 3; ++axis) {
+    const __m128d origin = _mm_set1_pd(slabs.origin[axis]);
+    const __m128d inverse = _mm_set1_pd(slabs.inverse[axis]);
+    const __m128d near_bound = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
+        reinterpret_cast<const __m128i*>(node.bounds[axis][slabs.near_side[axis]]))));
+    const __m128d far_bound = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
+        reinterpret_cast<const __m128i*>(node.bounds[axis][1 - slabs.near_side[axis]]))));
+    lower = _mm_max_pd(_mm_mul_pd(_mm_sub_pd(near_bound, origin), inverse), lower);
+    upper = _mm_min_pd(_mm_mul_pd(_mm_sub_pd(far_bound, origin), inverse), upper);
+  }
+  _mm_storeu_pd(enter, lower);
+  return _mm_movemask_pd(_mm_cmple_pd(lower, upper));
+}
+#endif
+
+/// The slab test of both children the traversal uses: SSE2 on x86 hosts, scalar elsewhere.
+FTWIN_HD inline int SlabTestChildren(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                     double t_max, double enter[2]) {
+#if FTWIN_RAYCAST_SSE2
+  return SlabTestChildrenSse2(node, slabs, t_min, t_max, enter);
+#else
+  return SlabTestChildrenScalar(node, slabs, t_min, t_max, enter);
+#endif
 }
 
 /// Closest hit of one ray in the scene: ordered depth-first traversal (nearer child first; a
