@@ -238,19 +238,63 @@ class BvhBuilder {
           order_.begin() + begin, order_.begin() + middle, order_.begin() + end,
           [&](int32_t x, int32_t y) { return centroid_[x][axis] < centroid_[y][axis]; });
     }
-    // The parent's slot comes before its children's.
-    const int32_t index = static_cast<int32_t>(nodes_.size());
-    nodes_.push_back({});
+    const int32_t index = static_cast<int32_t>(binary_.size());
+    binary_.push_back({});
     const Subtree left = Build(begin, middle, depth + 1);
     const Subtree right = Build(middle, end, depth + 1);
-    SetChild(&nodes_[index], 0, left.box, left.first, left.count);
-    SetChild(&nodes_[index], 1, right.box, right.first, right.count);
+    binary_[index] = {left, right};
     return {box, index, 0};
   }
 
+  // Collapses the binary subtree `tree` (an inner node) into 4-wide nodes: a node takes its
+  // two children and then, while a slot is free, replaces the inner child of largest surface
+  // area by its two children. Returns the node's index; `stack_need` gets the most traversal
+  // stack entries a path below needs (one less than the children, per level).
+  int32_t Collapse(const Subtree& tree, int* stack_need, int depth) {
+    wide_depth_ = std::max(wide_depth_, depth);
+    Subtree children[kBvhWidth];
+    int n = 2;
+    children[0] = binary_[tree.first].left;
+    children[1] = binary_[tree.first].right;
+    while (n < kBvhWidth) {
+      int widest = -1;
+      for (int c = 0; c < n; ++c)
+        if (children[c].count == 0 &&
+            (widest < 0 || HalfArea(children[c].box) > HalfArea(children[widest].box)))
+          widest = c;
+      if (widest < 0) break;
+      const BinaryNode& expanded = binary_[children[widest].first];
+      children[widest] = expanded.left;
+      children[n++] = expanded.right;
+    }
+    const int32_t index = static_cast<int32_t>(nodes_.size());
+    nodes_.push_back({});
+    int below = 0;
+    for (int c = 0; c < kBvhWidth; ++c) {
+      if (c >= n) {
+        SetChild(&nodes_[index], c, EmptyBox(), -1, 0);
+        continue;
+      }
+      int32_t first = children[c].first;
+      if (children[c].count == 0) {
+        int need = 0;
+        first = Collapse(children[c], &need, depth + 1);
+        below = std::max(below, need);
+      }
+      SetChild(&nodes_[index], c, children[c].box, first, children[c].count);
+    }
+    *stack_need = n - 1 + below;
+    return index;
+  }
+
   int depth() const { return depth_; }
+  int wide_depth() const { return wide_depth_; }
 
  private:
+  struct BinaryNode {
+    Subtree left, right;
+  };
+
   struct Split {
     int axis = -1;
     int bin = 0;
@@ -299,6 +343,8 @@ class BvhBuilder {
 
   std::vector<int32_t>& order_;
   std::vector<BvhNode>& nodes_;
+  std::vector<BinaryNode> binary_;
+  int wide_depth_ = 0;
   std::vector<Aabb> bounds_;
   std::vector<std::array<double, 3>> centroid_;
   std::vector<double> cost_;
@@ -322,24 +368,30 @@ void RaycastScene::Build() {
   }
   nodes_.clear();
   depth_ = 0;
+  int binary_depth = 0, stack_need = 0;
   if (!order_.empty()) {
     nodes_.reserve(order_.size());
     BvhBuilder builder(added_, &order_, &nodes_);
     const BvhBuilder::Subtree root = builder.Build(0, static_cast<int32_t>(order_.size()), 1);
     if (root.count > 0) {
-      // A single leaf: a root node with that leaf and an empty child.
+      // A single leaf: a root node with that leaf and empty slots.
       nodes_.push_back({});
       SetChild(&nodes_[0], 0, root.box, root.first, root.count);
-      SetChild(&nodes_[0], 1, EmptyBox(), -1, 0);
+      for (int c = 1; c < kBvhWidth; ++c) SetChild(&nodes_[0], c, EmptyBox(), -1, 0);
+      depth_ = 1;
+    } else {
+      builder.Collapse(root, &stack_need, 1);
+      depth_ = builder.wide_depth();
     }
-    depth_ = builder.depth();
+    binary_depth = builder.depth();
   }
   ordered_.resize(order_.size());
   for (size_t slot = 0; slot < order_.size(); ++slot) {
     ordered_[slot] = added_[order_[slot]];
     slot_of_[order_[slot]] = static_cast<int32_t>(slot);
   }
-  if (depth_ > kBvhMaxDepth) throw std::logic_error("BVH deeper than the traversal stack");
+  if (binary_depth > kBvhMaxDepth || stack_need > kBvhStackSize)
+    throw std::logic_error("BVH deeper than the traversal stack");
 }
 
 void RaycastScene::Update(int32_t id, const Primitive& primitive) {
@@ -356,14 +408,13 @@ void RaycastScene::Refit() {
   // Children always have larger indices than their parent: one reverse sweep.
   for (int32_t i = static_cast<int32_t>(nodes_.size()) - 1; i >= 0; --i) {
     BvhNode& node = nodes_[i];
-    for (int c = 0; c < 2; ++c) {
+    for (int c = 0; c < kBvhWidth; ++c) {
       Aabb box = EmptyBox();
       if (node.count[c] > 0) {
         for (int32_t k = node.first[c]; k < node.first[c] + node.count[c]; ++k)
           Merge(&box, PrimitiveBounds(ordered_[k]));
       } else if (node.first[c] >= 0) {
-        Merge(&box, ChildBox(nodes_[node.first[c]], 0));
-        Merge(&box, ChildBox(nodes_[node.first[c]], 1));
+        for (int g = 0; g < kBvhWidth; ++g) Merge(&box, ChildBox(nodes_[node.first[c]], g));
       }
       SetChild(&node, c, box, node.first[c], node.count[c]);
     }

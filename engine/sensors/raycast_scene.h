@@ -43,7 +43,7 @@ class RaycastScene {
 
   int32_t num_primitives() const { return static_cast<int32_t>(ordered_.size()); }
   int32_t num_nodes() const { return static_cast<int32_t>(nodes_.size()); }
-  /// Depth of the deepest leaf (root = 1).
+  /// Depth of the deepest leaf of the 4-wide BVH (root = 1).
   int depth() const { return depth_; }
 
  private:
