@@ -222,6 +222,18 @@ class Block {
                           std::span<const double> params, bool active) const {
     (void)tick, (void)io, (void)fault, (void)params, (void)active;
   }
+  /// Discrete events the block reports (a collision, ...): it counts them per world in element
+  /// 0 of a scalar int64 State field of its own and names that field here. After every tick in
+  /// which a world's count grew, the Simulator calls DescribeEvent for that world and records a
+  /// SimEvent (the bridge's `_events/` stream, recordings). On the device path that field comes
+  /// back every tick (8 bytes per world), which is why it is a field of its own.
+  virtual FieldId EventCounter() const { return kInvalidField; }
+  /// The world's latest event (`new_events` > 1: several since the last tick, the latest
+  /// described); reads the block's own fields only.
+  virtual void DescribeEvent(const BlockIo& io, int64_t new_events, std::string* kind,
+                             std::string* text) const {
+    (void)io, (void)new_events, (void)kind, (void)text;
+  }
   /// True when the block describes 3D geometry (DescribeScene) for recordings.
   virtual bool HasScene() const { return false; }
   /// Adds this world's geometry (in the site frame) to `scene`; called at recorded ticks.

@@ -92,6 +92,9 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
   }
   world_failed_.assign(static_cast<size_t>(num_worlds), 0);
   due_.reserve(64);
+  for (int b = 0; b < model_->num_blocks(); ++b)
+    if (model_->block(b).EventCounter() != kInvalidField) event_blocks_.push_back(b);
+  events_seen_.assign(event_blocks_.size() * static_cast<size_t>(num_worlds), 0);
   Reset();
   if (options.device == SimDevice::kCpu) return;
   const char* wanted = options.device == SimDevice::kCuda ? "CUDA" : "emulated device";
@@ -255,6 +258,36 @@ void Simulator::Reset() {
     state_->World<int64_t>(model_->resets_field(), world)[0] = 0;
   }
   RefreshDelayedCopies();
+  SeedEvents(-1);
+}
+
+void Simulator::SeedEvents(int world) {
+  for (size_t e = 0; e < event_blocks_.size(); ++e) {
+    const FieldId field = model_->block(event_blocks_[e]).EventCounter();
+    for (int w = world < 0 ? 0 : world; w < (world < 0 ? num_worlds() : world + 1); ++w)
+      events_seen_[e * static_cast<size_t>(num_worlds()) + static_cast<size_t>(w)] =
+          state_->World<int64_t>(field, w)[0];
+  }
+}
+
+void Simulator::PollBlockEvents() {
+  for (size_t e = 0; e < event_blocks_.size(); ++e) {
+    const int b = event_blocks_[e];
+    const FieldId field = model_->block(b).EventCounter();
+    SyncToHost(field, 0, num_worlds());  // the device path: 8 bytes per world
+    for (int world = 0; world < num_worlds(); ++world) {
+      int64_t& seen = events_seen_[e * static_cast<size_t>(num_worlds()) + static_cast<size_t>(world)];
+      const int64_t count = state_->World<int64_t>(field, world)[0];
+      if (count <= seen) continue;
+      std::string kind = "event", text;
+      BlockIo io(state_.get(), &model_->binding(b), world);
+      // The description reads the block's own fields (on the device path: brought back now).
+      for (FieldId id : model_->binding(b).state_fields) SyncToHost(id, 0, num_worlds());
+      model_->block(b).DescribeEvent(io, count - seen, &kind, &text);
+      events_.push_back({tick_, world, kind, model_->binding(b).name + ": " + text});
+      seen = count;
+    }
+  }
 }
 
 void Simulator::ResetWorld(int world, const std::string& reason) {
@@ -267,6 +300,7 @@ void Simulator::ResetWorld(int world, const std::string& reason) {
                 state_->Bytes(copy.source) + bytes * static_cast<size_t>(world), bytes);
   }
   events_.push_back({tick_, world, "world_reset", reason});
+  SeedEvents(world);
 }
 
 void Simulator::InitWorld(int world) {
@@ -589,6 +623,7 @@ void Simulator::StepDevice(int64_t ticks) {
       }
       FlushToDevice();
     }
+    PollBlockEvents();
     // 5 Publish: delayed copies device to device, then the observers (which bring back what
     // they read).
     for (const DelayedCopy& copy : model_->delayed_copies()) {
@@ -615,6 +650,7 @@ void Simulator::Step(int64_t ticks) {
       ResetWorld(world, "numeric failure (NaN, Inf or out of range) in tick " +
                             std::to_string(tick_ - 1) + "; world re-initialised");
     }
+    PollBlockEvents();
     RefreshDelayedCopies();
     for (const Observer& observer : observers_) observer(*this);
   }
@@ -659,6 +695,7 @@ void Simulator::Restore(std::span<const uint8_t> snapshot) {
   if (reader.remaining() != 0) throw std::runtime_error("snapshot has trailing data");
   tick_ = tick;
   queue_.Clear();
+  SeedEvents(-1);
 }
 
 std::vector<KpiEntry> Simulator::ComputeKpis() const {

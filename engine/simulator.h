@@ -179,6 +179,10 @@ class Simulator {
   void MarkAllHostWritten();
   void SyncCommandFields(const ResolvedCommand& command, bool after_apply);
   void FlushToDevice();
+  // Block events (Block::EventCounter): records the new ones of every world; SeedEvents(world)
+  // takes a world's current counts as seen (-1: every world).
+  void PollBlockEvents();
+  void SeedEvents(int world);
   void ApplyFault(int world, int fault_index, const std::vector<double>& params, bool active);
   void ApplyCommand(const ResolvedCommand& command);
   void RunWorlds(int world_begin, int world_end);
@@ -199,6 +203,8 @@ class Simulator {
   std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
   std::vector<uint8_t> world_failed_;  // per world, set by the Check phase
   std::vector<int> scheduled_blocks_;  // reused each tick
+  std::vector<int> event_blocks_;       // blocks with an event counter
+  std::vector<int64_t> events_seen_;    // [event block][world]: count already recorded
 };
 
 }  // namespace ftwin

@@ -709,6 +709,13 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                                   .unit = "1",
                                   .kind = FieldKind::kDiscrete,
                                   .doc = "station phase, bodies, welds, collisions, safety state"});
+  collision_events_ =
+      declaration.AddState({.name = "collision_events",
+                            .dtype = DType::kInt64,
+                            .unit = "1",
+                            .kind = FieldKind::kDiscrete,
+                            .doc = "collision events so far (each one is also a simulation "
+                                   "event naming the robot and what it hit)"});
   zone_owner_ = declaration.AddState({.name = "zone_owner",
                                       .dtype = DType::kInt64,
                                       .shape = {zones},
@@ -970,6 +977,7 @@ CellWorld RobotCellBlock::WorldView(BlockIo& io) const {
   w.robot_state = io.Field<int64_t>(robot_state_);
   w.cell = io.Field(cell_);
   w.counts = io.Field<int64_t>(counts_);
+  w.collision_events = io.Field<int64_t>(collision_events_);
   w.zone_owner = io.Field<int64_t>(zone_owner_);
   w.visitor = io.Field(visitor_);
   w.agv = io.Field(agv_);
@@ -1136,6 +1144,7 @@ void RobotCellBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state
   for (int k = 0; k < 4; ++k) a.body_pose[k] = state.Output(binding, out_body_pose_[k]);
   a.robot_state = state.Field<int64_t>(robot_state_);
   a.counts = state.Field<int64_t>(counts_);
+  a.collision_events = state.Field<int64_t>(collision_events_);
   a.zone_owner = state.Field<int64_t>(zone_owner_);
   RobotCellOnDevice(state.executor(), state.num_worlds(), a);
 }
@@ -1291,6 +1300,43 @@ void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
     default:
       break;
   }
+}
+
+void RobotCellBlock::DescribeEvent(const BlockIo& io, int64_t new_events, std::string* kind,
+                                  std::string* text) const {
+  const int64_t* counts = io.Field<int64_t>(counts_);
+  const int64_t robot = counts[kLastCollisionRobot];
+  const int64_t index = counts[kLastCollisionIndex];
+  auto robot_name = [&](int64_t r) {
+    return r >= 0 && r < static_cast<int64_t>(config_.robots.size())
+               ? "robot '" + config_.robots[static_cast<size_t>(r)].name + "'"
+               : std::string("a robot");
+  };
+  auto fixture_name = [&](int64_t f) {
+    return f >= 0 && f < static_cast<int64_t>(config_.fixtures.size())
+               ? "fixture '" + config_.fixtures[static_cast<size_t>(f)].name + "'"
+               : std::string("a fixture");
+  };
+  *kind = "collision";
+  switch (counts[kLastCollisionKind]) {
+    case kHitRobot:
+      *text = robot_name(robot) + " hit " + robot_name(index);
+      break;
+    case kHitBody:
+      *text = robot_name(robot) + " hit the car body";
+      break;
+    case kHitFixture:
+      *text = robot_name(robot) + " hit " + fixture_name(index);
+      break;
+    case kHitAgv:
+      *text = "the AGV hit " + fixture_name(index);
+      break;
+    default:
+      *text = "collision";
+  }
+  *text += " (check at tick " + std::to_string(counts[kLastCollisionTick]) + ")";
+  if (new_events > 1)
+    *text += "; " + std::to_string(new_events - 1) + " earlier collision(s) since the last tick";
 }
 
 void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<double> kpis) const {

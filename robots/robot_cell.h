@@ -146,6 +146,11 @@ class RobotCellBlock final : public Block {
   void ApplyFault(const TickInfo& tick, BlockIo& io, int fault, std::span<const double> params,
                   bool active) const override;
   void ComputeKpis(const TickInfo& tick, const BlockIo& io, std::span<double> kpis) const override;
+  /// Every collision event is a simulation event ("collision": which robot hit what, or the
+  /// AGV), from the last-collision record in `counts`.
+  FieldId EventCounter() const override { return collision_events_; }
+  void DescribeEvent(const BlockIo& io, int64_t new_events, std::string* kind,
+                     std::string* text) const override;
   /// The device path runs native physics only (a Bullet world is a per-world CPU object).
   bool SupportsCuda() const override { return native(); }
   /// Uploads the cell description (CellParams) once.
@@ -305,7 +310,7 @@ class RobotCellBlock final : public Block {
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
           visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField,
-          parts_ = kInvalidField;
+          parts_ = kInvalidField, collision_events_ = kInvalidField;
   std::vector<int> part_first_row_;  ///< per robot (PartRows)
   int part_rows_ = 0;
   /// Bullet mode: the part bodies' modes after phase A (buffer, hand, placed, removed).

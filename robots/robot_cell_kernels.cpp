@@ -21,6 +21,7 @@ struct RobotCellKernel {
     w.robot_state = a.robot_state.World(world);
     w.cell = a.cell.World(world);
     w.counts = a.counts.World(world);
+    w.collision_events = a.collision_events.World(world);
     w.zone_owner = a.zone_owner.World(world);
     w.visitor = a.visitor.World(world);
     w.agv = a.agv.World(world);

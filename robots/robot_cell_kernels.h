@@ -17,7 +17,7 @@ struct RobotCellDeviceArgs {
   double time_s = 0.0, period_s = 0.0;
   gpu::WorldArray<double> q, qd, tau, move_from, move_to, robot, cell, visitor, agv, power_W;
   gpu::WorldArray<double> body_pose[4];
-  gpu::WorldArray<int64_t> robot_state, counts, zone_owner;
+  gpu::WorldArray<int64_t> robot_state, counts, zone_owner, collision_events;
 };
 
 /// CellWorldStepNative for every world.

@@ -242,6 +242,7 @@ struct CellWorld {
   int64_t* robot_state;  ///< kCellStateSlots per robot
   double* cell;          ///< kCellFloatSlots
   int64_t* counts;       ///< kCellCountSlots
+  int64_t* collision_events;  ///< [1]: collision events so far (the engine's event counter)
   int64_t* zone_owner;
   double* visitor;  ///< visitor distance [m]
   double* agv;      ///< kCellAgvSlots
@@ -961,6 +962,7 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
         }
     if (colliding && counts[kCellInCollision] == 0) {
       ++counts[kCellCollisions];
+      ++w.collision_events[0];
       if (hit_kind == kCellHitFixture || hit_kind == kCellHitAgv) ++counts[kCellFixtureCollisions];
       counts[kCellLastCollisionTick] = tick;
       counts[kCellLastCollisionRobot] = hit_robot;

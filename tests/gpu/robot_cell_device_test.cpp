@@ -197,8 +197,18 @@ void EmulatedParity(int worlds, int64_t ticks, int64_t chunk, int64_t nan_tick, 
   for (size_t e = 0; e < cpu.events().size(); ++e) {
     CHECK(cpu.events()[e].kind == device.events()[e].kind);
     CHECK(cpu.events()[e].world == device.events()[e].world);
+    CHECK(cpu.events()[e].tick == device.events()[e].tick);
+    CHECK(cpu.events()[e].text == device.events()[e].text);
   }
   if (!full) return;
+  // Every collision event of the KPI is one "collision" simulation event (world 1 was reset,
+  // which restarts its KPI but not the event log).
+  for (int w : {0, 2}) {
+    double collision_events = 0;
+    for (const SimEvent& event : cpu.events())
+      collision_events += event.kind == "collision" && event.world == w ? 1.0 : 0.0;
+    CHECK(collision_events == Kpi(cpu, "collisions", w));
+  }
   // The window exercised the cell: a weld made, robots waiting for the shared zone, a collision
   // found, the scanner tripped, an external target rejected (robot 1 runs its program in world
   // 0) and accepted (program 0 in world 2).

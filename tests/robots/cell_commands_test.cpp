@@ -134,7 +134,7 @@ TEST_CASE("agv_goal takes the AGV off its shuttle to a goal; agv_auto resumes it
     for (int k = 0; k < 9000; ++k) simulator.Step(), conserved();
     CHECK(std::hypot(a[Cell::kAgvX] - 0.0, a[Cell::kAgvY] - 6.0) < 0.01);  // go-to-goal tolerance
     const double x = a[Cell::kAgvX], y = a[Cell::kAgvY], delivered = a[Cell::kAgvDelivered];
-    CHECK(a[Cell::kAgvMode] == Cell::kToPickup);  // its shuttle mode kept
+    CHECK(a[Cell::kAgvMode] == static_cast<double>(Cell::kToPickup));  // its shuttle mode kept
     for (int k = 0; k < 3000; ++k) simulator.Step(), conserved();
     CHECK(a[Cell::kAgvX] == x);  // it waits at the goal
     CHECK(a[Cell::kAgvY] == y);

@@ -256,12 +256,25 @@ TEST_CASE("An arm driven into a fixture is one collision event naming it; collis
       REQUIRE(counts[Cell::kLastCollisionIndex] == 3);
       CHECK(cell.config().fixtures[3].name == "obstacle");
       CHECK(counts[Cell::kLastCollisionTick] == simulator.tick() - 1);
+      // The same event in the simulation's event stream (the bridge's `_events/`), naming both.
+      auto collisions = [&] {
+        std::vector<SimEvent> found;
+        for (const SimEvent& event : simulator.events())
+          if (event.kind == "collision") found.push_back(event);
+        return found;
+      };
+      REQUIRE(collisions().size() == 1);
+      CHECK(collisions()[0].tick == simulator.tick());
+      CHECK(collisions()[0].world == 0);
+      CHECK_THAT(collisions()[0].text,
+                 Catch::StartsWith("cell: robot '" + robot.name + "' hit fixture 'obstacle'"));
       // Found at the first check tick whose clearance is below the link radius (sampled: at
       // most half the sample spacing of the longest, 0.43 m, segment too long).
       CHECK(clearance_before >= radius - 0.5 * 0.43 / 4000);
       CHECK(clearance_at < radius + 0.5 * 0.43 / 4000);
       simulator.Step(2500);
       CHECK(Kpi(simulator, "collisions") == 1);  // one event: the contact persists
+      CHECK(collisions().size() == 1);
       CHECK(Kpi(simulator, "fixture_collisions") == 1);
       double off_target = 0, speed = 0;
       for (int i = 0; i < 6; ++i) {
