@@ -22,7 +22,6 @@
 #include "engine/simulator.h"
 #include "gpu/executor.h"
 #include "plants/register.h"
-#include "tests/engine/test_blocks.h"
 #include "tests/gpu/state_compare.h"
 
 namespace ftwin {
@@ -128,28 +127,26 @@ TEST_CASE("The emulated executor is a host-memory device", "[gpu_runtime]") {
 TEST_CASE("The device path is refused with a reason for models it cannot run", "[gpu_runtime]") {
   const auto building = BuildingModel(2);
   CHECK(Simulator::DevicePathUnsupported(*building).empty());
-  // A block without a device update (the engine tests' counting block, host only): the reason
-  // names it.
-  BlockRegistry registry = Registry();
-  registry.Register("counting", "host-only test block",
-                    [](const std::string& name, ParamReader& params) -> std::unique_ptr<Block> {
-                      const int64_t period = params.Integer("period_ticks", 1, 1, 1000);
-                      params.Finish();
-                      return std::make_unique<testing::CountingBlock>(name, period);
-                    });
+  // A ray-casting range sensor has no device update: the reason names it.
   const std::string text = R"(ftwin: 1
 name: mixed
 run: {dt: 1s, duration: 1min}
 blocks:
   - {name: src, type: signal_source, shape: constant, value: 1.0}
-  - {name: counter, type: counting}
+  - name: scanner
+    type: range_sensor
+    pattern: planar
+    beams: 3
+    range_max: 30
+    scene:
+      - {type: plane, normal: [1, 0, 0], offset: 3}
 )";
-  const auto mixed = LoadScenarioText(text, "mixed.yaml", registry).model;
-  CHECK_THAT(Simulator::DevicePathUnsupported(*mixed), Catch::Contains("'counter'"));
+  const auto mixed = ModelFromText(text, 1);
+  CHECK_THAT(Simulator::DevicePathUnsupported(*mixed), Catch::Contains("'scanner'"));
   Simulator refused(mixed, nullptr, {SimDevice::kEmulated});
   CHECK_FALSE(refused.on_device());
   CHECK_THAT(refused.device_message(),
-             Catch::Contains("emulated device not used: block 'counter' (counting)"));
+             Catch::Contains("emulated device not used: block 'scanner' (range_sensor)"));
   Simulator cuda(building, nullptr, {SimDevice::kCuda});
   std::string why;
   if (gpu::Executor::CreateCuda(&why) == nullptr) {
