@@ -224,7 +224,6 @@ struct BridgeServer::Impl {
   std::optional<KeySet> keys;
 
   std::unique_ptr<Simulator> simulator;
-  size_t exports_observer = 0;  ///< index of the export observer in the simulator
   std::unique_ptr<Recorder> recorder;
   int episode = 0;
   std::vector<Export> exports;
@@ -407,7 +406,7 @@ struct BridgeServer::Impl {
 
   void AddArray(zmq::multipart_t& message, Json& descriptors, FieldId id, int world_begin,
                 int world_end) {
-    const FieldDesc& field = simulator->state().schema().field(id);
+    const FieldDesc& field = simulator->model().schema().field(id);
     ArrayDesc desc;
     desc.name = field.name;
     desc.dtype = field.dtype;
@@ -416,7 +415,9 @@ struct BridgeServer::Impl {
     for (int32_t extent : field.shape) desc.shape.push_back(extent);
     descriptors.push_back(ArrayDescToJson(desc));
     const size_t bytes_per_world = field.BytesPerWorld();
-    message.addmem(simulator->state().Bytes(id) + bytes_per_world * world_begin,
+    // On the device path only this field's worlds come back (Simulator::ReadFields).
+    const State& state = simulator->ReadFields({&id, 1}, world_begin, world_end);
+    message.addmem(state.Bytes(id) + bytes_per_world * world_begin,
                    bytes_per_world * static_cast<size_t>(world_end - world_begin));
   }
 
@@ -511,7 +512,7 @@ struct BridgeServer::Impl {
     std::memcpy(header.data<char>() + item.header_prefix.size(), numbers,
                 static_cast<size_t>(length));
     message.add(std::move(header));
-    const State& state = simulator->state();
+    const State& state = simulator->ReadFields(item.fields);  // only these fields come back
     const int worlds = simulator->num_worlds();
     for (FieldId id : item.fields)
       message.addmem(state.Bytes(id), state.schema().field(id).BytesPerWorld() * worlds);
@@ -529,14 +530,13 @@ struct BridgeServer::Impl {
     Publish("_events/", std::move(header), {});
   }
 
-  // The export observer reads the State only at ticks where some export is due: every
-  // multiple of the exports' greatest common period (the device path syncs only then).
+  // The greatest common period of the export sets: on the device path real-time stepping goes
+  // from one such tick to the next in one Step() call.
   int64_t ExportPeriod() const {
     int64_t period = 0;
     for (const Export& item : exports) period = std::gcd(period, item.period_ticks);
     return period > 0 ? period : std::numeric_limits<int64_t>::max();
   }
-  void UpdateExportPeriod() { simulator->SetObserverStateEvery(exports_observer, ExportPeriod()); }
 
   // Observer: at every tick boundary, publish the export sets that are due and new events.
   void OnTick() {
@@ -621,7 +621,7 @@ struct BridgeServer::Impl {
       copy.header_prefix.clear();
       for (FieldId& id : copy.fields) {
         const FieldId found =
-            loaded.model->schema().Find(simulator->state().schema().field(id).name);
+            loaded.model->schema().Find(simulator->model().schema().field(id).name);
         if (found == kInvalidField) valid = false;
         id = found;
       }
@@ -639,8 +639,7 @@ struct BridgeServer::Impl {
       std::printf("%s\n", simulator->device_message().c_str());
     schema_hash = SchemaHashText(scenario.model->schema());
     events_published = 0;
-    exports_observer = simulator->AddObserver([this](const Simulator&) { OnTick(); });
-    UpdateExportPeriod();
+    simulator->AddObserver([this](const Simulator&) { OnTick(); });
     if (!options.record_file.empty()) {
       std::filesystem::path file = options.record_file;
       if (episode > 0)
@@ -795,7 +794,7 @@ struct BridgeServer::Impl {
   std::vector<FieldId> Fields(const std::vector<std::string>& patterns) {
     std::vector<FieldId> fields;
     std::string error;
-    if (!MatchFields(simulator->state().schema(), patterns, &fields, &error))
+    if (!MatchFields(simulator->model().schema(), patterns, &fields, &error))
       throw RequestError{ErrorCode::kNotFound, error};
     return fields;
   }
@@ -1210,7 +1209,7 @@ struct BridgeServer::Impl {
   void Snapshot(Request& request) {
     const auto [begin, end] = Worlds(request.header);
     std::vector<FieldId> fields;
-    const Schema& schema = simulator->state().schema();
+    const Schema& schema = simulator->model().schema();
     for (FieldId id = 0; id < schema.size(); ++id)
       if (schema.field(id).kind != FieldKind::kScratch) fields.push_back(id);
     Json reply = TickHeader();
@@ -1253,9 +1252,8 @@ struct BridgeServer::Impl {
     if (item.period_ticks < 1)
       throw RequestError{ErrorCode::kBadValue, "'every_ticks' must be >= 1"};
     Json names = Json::array();
-    for (FieldId id : item.fields) names.push_back(simulator->state().schema().field(id).name);
+    for (FieldId id : item.fields) names.push_back(simulator->model().schema().field(id).name);
     exports.push_back(std::move(item));
-    UpdateExportPeriod();
     ++client.subscriptions;
     Json reply = {{"ok", true}, {"topic", topic}, {"fields", names}};
     if (request.header.contains("id")) reply["id"] = request.header["id"];
@@ -1429,7 +1427,6 @@ struct BridgeServer::Impl {
     exports.erase(std::remove_if(exports.begin(), exports.end(),
                                  [&](const Export& e) { return e.owner == routing_id; }),
                   exports.end());
-    if (simulator) UpdateExportPeriod();
     clients.erase(routing_id);
   }
 
@@ -1518,8 +1515,11 @@ struct BridgeServer::Impl {
   void UpdateSimulationStats() {
     std::lock_guard lock(stats_mutex);
     counters.tick = simulator->tick();
-    counters.device_uploads = simulator->device_syncs().uploads;
-    counters.device_downloads = simulator->device_syncs().downloads;
+    const Simulator::DeviceSyncs syncs = simulator->device_syncs();
+    counters.device_uploads = syncs.uploads;
+    counters.device_downloads = syncs.downloads;
+    counters.device_upload_bytes = syncs.upload_bytes;
+    counters.device_download_bytes = syncs.download_bytes;
   }
 
   uint64_t Run(const std::atomic<bool>& stop) {

@@ -60,8 +60,10 @@ struct ServerStats {
   int64_t deadline_misses = 0;
   int64_t tick = 0;
   int clients = 0;
-  /// Full-State copies host -> device and device -> host on the device path (0 on the CPU).
+  /// Host-device copies on the device path (0 on the CPU), one per field (or field world range)
+  /// copied: Simulator::DeviceSyncs.
   int64_t device_uploads = 0, device_downloads = 0;
+  int64_t device_upload_bytes = 0, device_download_bytes = 0;
 };
 
 class BridgeServer {

@@ -210,7 +210,9 @@ class Block {
   /// Advances worlds [world_begin, world_end). Override for a vectorised implementation.
   virtual void UpdateRange(const TickInfo& tick, State* state, const BlockBinding& binding,
                            int world_begin, int world_end) const;
-  /// Applies a validated command (args are within their declared ranges).
+  /// Applies a validated command (args are within their declared ranges). Like ApplyFault it
+  /// may read the block's inputs and read/write its own fields only: on the device path just
+  /// those fields are brought to the host for it and sent back (docs/gpu.md).
   virtual void ApplyCommand(const TickInfo& tick, BlockIo& io, int command,
                             std::span<const double> args) const {
     (void)tick, (void)io, (void)command, (void)args;

@@ -195,8 +195,9 @@ Recorder::Recorder(const Spec& spec, const RunOverrides& overrides, Simulator& s
       writer_->AddSchema("ftwin.Event", "jsonschema", kEventSchema), "/ftwin/events", "json");
   channels_->commands = writer_->AddChannel(
       writer_->AddSchema("ftwin.Command", "jsonschema", kCommandSchema), "/ftwin/commands", "json");
-  // OnTick reads the State only at multiples of every_ticks (the device path syncs it then).
-  simulator.AddObserver([this](const Simulator& s) { OnTick(s); }, options_.every_ticks);
+  // OnTick reads the State only at multiples of every_ticks (so the device path brings it back
+  // only then).
+  simulator.AddObserver([this](const Simulator& s) { OnTick(s); });
   OnTick(simulator);  // the initial state
 }
 

@@ -1,5 +1,6 @@
 #include "engine/simulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -31,6 +32,11 @@ struct Simulator::DeviceRun {
   int num_checked = 0;
   gpu::DeviceArray<uint8_t> failed;      // per world, written by the check kernel
   gpu::DeviceArray<int32_t> any_failed;  // 1 when some world failed
+  // Coherence per field: host_stale = the device copy is newer, device_stale = the host copy is
+  // newer. The engine's reset and fault bookkeeping fields are written by the host only
+  // (host_owned), so kernels never make them stale on the host.
+  std::vector<uint8_t> host_stale, device_stale, host_owned;
+  DeviceSyncs syncs;
 };
 
 std::string Simulator::DevicePathUnsupported(const Model& model) {
@@ -104,6 +110,14 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
           model_->schema().field(id).BytesPerWorld() * static_cast<size_t>(num_worlds);
       if (ex.PinHost(host, bytes)) device->pinned.push_back(host);
     }
+    const size_t num_fields = static_cast<size_t>(model_->schema().size());
+    device->host_stale.assign(num_fields, 0);
+    device->device_stale.assign(num_fields, 1);  // the host State is initialised, the device not
+    device->host_owned.assign(num_fields, 0);
+    for (FieldId id : {model_->resets_field(), model_->fault_next_tick_field(),
+                       model_->fault_end_tick_field(), model_->fault_count_field(),
+                       model_->fault_command_end_field()})
+      if (id != kInvalidField) device->host_owned[static_cast<size_t>(id)] = 1;
     device_message_ = "device: " + ex.Describe();
     device_ = std::move(device);
   } catch (const std::exception& error) {
@@ -115,7 +129,104 @@ Simulator::~Simulator() = default;
 
 double Simulator::time_s() const { return NsToSeconds(time_ns()); }
 
+// ---- device-path coherence ------------------------------------------------------------------
+
+void Simulator::SyncToHost(FieldId id, int world_begin, int world_end) const {
+  if (!device_) return;
+  DeviceRun& device = *device_;
+  const size_t field = static_cast<size_t>(id);
+  if (!device.host_stale[field]) return;
+  const size_t bytes_per_world = model_->schema().field(id).BytesPerWorld();
+  const size_t offset = bytes_per_world * static_cast<size_t>(world_begin);
+  const size_t bytes = bytes_per_world * static_cast<size_t>(world_end - world_begin);
+  device.executor->Download(state_->Bytes(id) + offset,
+                            static_cast<const uint8_t*>(device.state->Bytes(id)) + offset, bytes);
+  ++device.syncs.downloads;
+  device.syncs.download_bytes += static_cast<int64_t>(bytes);
+  // A part of the worlds leaves the rest stale.
+  if (world_begin == 0 && world_end == num_worlds()) device.host_stale[field] = 0;
+}
+
+void Simulator::SyncAllToHost() const {
+  if (!device_) return;
+  for (FieldId id = 0; id < model_->schema().size(); ++id) SyncToHost(id, 0, num_worlds());
+}
+
+void Simulator::MarkHostWritten(FieldId id) {
+  if (device_) device_->device_stale[static_cast<size_t>(id)] = 1;
+}
+
+void Simulator::MarkAllHostWritten() {
+  if (!device_) return;
+  std::fill(device_->device_stale.begin(), device_->device_stale.end(), 1);
+}
+
+// Before a command applies on the host (after_apply false): brings back the fields it may read
+// (its target field, or its block's own fields and inputs). After: marks the ones it may have
+// written.
+void Simulator::SyncCommandFields(const ResolvedCommand& command, bool after_apply) {
+  if (command.kind == ResolvedCommand::Kind::kSetField) {
+    if (after_apply)
+      MarkHostWritten(command.field);
+    else
+      SyncToHost(command.field, 0, num_worlds());
+    return;
+  }
+  const BlockBinding& binding = model_->binding(command.block);
+  for (FieldId id : binding.state_fields) {
+    if (after_apply)
+      MarkHostWritten(id);
+    else
+      SyncToHost(id, 0, num_worlds());
+  }
+  if (after_apply) {
+    if (command.kind == ResolvedCommand::Kind::kFault)
+      MarkHostWritten(model_->fault_command_end_field());
+    return;
+  }
+  for (FieldId id : binding.input_fields) SyncToHost(id, 0, num_worlds());
+}
+
+void Simulator::FlushToDevice() {
+  DeviceRun& device = *device_;
+  for (FieldId id = 0; id < model_->schema().size(); ++id) {
+    const size_t field = static_cast<size_t>(id);
+    if (!device.device_stale[field]) continue;
+    const size_t bytes = device.state->FieldBytes(id);
+    device.executor->Upload(device.state->Bytes(id), state_->Bytes(id), bytes);
+    ++device.syncs.uploads;
+    device.syncs.upload_bytes += static_cast<int64_t>(bytes);
+    device.device_stale[field] = 0;
+  }
+}
+
+State& Simulator::state() {
+  SyncAllToHost();
+  MarkAllHostWritten();
+  return *state_;
+}
+
+const State& Simulator::state() const {
+  SyncAllToHost();
+  return *state_;
+}
+
+const State& Simulator::ReadFields(std::span<const FieldId> fields, int world_begin,
+                                   int world_end) const {
+  if (world_end < 0) world_end = num_worlds();
+  world_begin = std::clamp(world_begin, 0, num_worlds());
+  world_end = std::clamp(world_end, world_begin, num_worlds());
+  for (FieldId id : fields) SyncToHost(id, world_begin, world_end);
+  return *state_;
+}
+
+Simulator::DeviceSyncs Simulator::device_syncs() const {
+  return device_ ? device_->syncs : DeviceSyncs{};
+}
+
 void Simulator::Reset() {
+  SyncAllToHost();  // InitWorld keeps each world's reset count
+  MarkAllHostWritten();
   tick_ = 0;
   queue_.Clear();
   log_.Clear();
@@ -128,6 +239,8 @@ void Simulator::Reset() {
 }
 
 void Simulator::ResetWorld(int world, const std::string& reason) {
+  SyncAllToHost();  // the other worlds' parts of each field go up again with this one
+  MarkAllHostWritten();
   InitWorld(world);
   for (const DelayedCopy& copy : model_->delayed_copies()) {
     const size_t bytes = model_->schema().field(copy.source).BytesPerWorld();
@@ -400,29 +513,20 @@ void Simulator::StepDevice(int64_t ticks) {
   gpu::Executor& executor = *device.executor;
   DeviceState& dstate = *device.state;
   const uint64_t seed = model_->run().seed;
-  auto upload = [&] {
-    dstate.Upload(*state_);
-    ++device_syncs_.uploads;
-  };
-  upload();  // the host State is authoritative between Step() calls
-  bool host_current = true;
-  auto sync_host = [&] {
-    if (!host_current) {
-      dstate.Download(state_.get());
-      ++device_syncs_.downloads;
-    }
-    host_current = true;
-  };
   for (int64_t i = 0; i < ticks; ++i) {
     // 1 PreUpdate on the host, only when something is due (fault fields are written on the host
-    // only, so the host copy says when).
+    // only, so the host copy says when). A command moves only its target's fields; a fault
+    // starting or ending (rare) moves the whole State.
     queue_.TakeDue(tick_, &due_);
-    if (!due_.empty() || FaultsDue()) {
-      sync_host();
+    const bool faults_due = FaultsDue();
+    if (!due_.empty() || faults_due) {
+      if (faults_due) SyncAllToHost();
+      for (const ResolvedCommand& command : due_) SyncCommandFields(command, false);
       ApplyDuePreUpdate();
-      upload();
+      for (const ResolvedCommand& command : due_) SyncCommandFields(command, true);
+      if (faults_due) MarkAllHostWritten();
     }
-    host_current = false;
+    FlushToDevice();
     // 2, 3 Update and PostUpdate: one kernel per block.
     for (const std::vector<int>* order : {&model_->update_order(), &model_->post_update_order()}) {
       for (int b : *order) {
@@ -433,6 +537,8 @@ void Simulator::StepDevice(int64_t ticks) {
                                       device.block_data[static_cast<size_t>(b)].get());
       }
     }
+    for (size_t field = 0; field < device.host_stale.size(); ++field)
+      if (!device.host_owned[field]) device.host_stale[field] = 1;
     // 4 Check: per-world flags on the device, one integer back.
     int32_t any_failed = 0;
     if (device.num_checked > 0) {
@@ -442,7 +548,6 @@ void Simulator::StepDevice(int64_t ticks) {
     }
     ++tick_;
     if (any_failed != 0) {
-      sync_host();
       executor.Download(world_failed_.data(), device.failed.data(), world_failed_.size());
       for (int world = 0; world < num_worlds(); ++world) {
         if (!world_failed_[static_cast<size_t>(world)]) continue;
@@ -450,20 +555,15 @@ void Simulator::StepDevice(int64_t ticks) {
         ResetWorld(world, "numeric failure (NaN, Inf or out of range) in tick " +
                               std::to_string(tick_ - 1) + "; world re-initialised");
       }
-      upload();
+      FlushToDevice();
     }
-    // 5 Publish: delayed copies device to device, then the observers.
-    for (const DelayedCopy& copy : model_->delayed_copies()) {
+    // 5 Publish: delayed copies device to device, then the observers (which bring back what
+    // they read).
+    for (const DelayedCopy& copy : model_->delayed_copies())
       executor.CopyOnDevice(dstate.Bytes(copy.copy), dstate.Bytes(copy.source),
                             dstate.FieldBytes(copy.source));
-      host_current = false;
-    }
-    for (const ObserverEntry& entry : observers_) {
-      if (tick_ % entry.state_every_ticks == 0) sync_host();
-      entry.observer(*this);
-    }
+    for (const Observer& observer : observers_) observer(*this);
   }
-  sync_host();
 }
 
 void Simulator::Step(int64_t ticks) {
@@ -482,7 +582,7 @@ void Simulator::Step(int64_t ticks) {
                             std::to_string(tick_ - 1) + "; world re-initialised");
     }
     RefreshDelayedCopies();
-    for (const ObserverEntry& entry : observers_) entry.observer(*this);
+    for (const Observer& observer : observers_) observer(*this);
   }
 }
 
@@ -501,6 +601,7 @@ std::vector<uint8_t> Simulator::Snapshot() const {
   writer.Value<uint64_t>(model_->schema().Hash());
   writer.Value<int32_t>(num_worlds());
   writer.Value<int64_t>(tick_);
+  SyncAllToHost();
   for (int world = 0; world < num_worlds(); ++world) state_->SaveWorld(world, &bytes);
   return bytes;
 }
@@ -518,6 +619,8 @@ void Simulator::Restore(std::span<const uint8_t> snapshot) {
   if (reader.Value<int32_t>() != num_worlds())
     throw std::runtime_error("snapshot has a different number of worlds");
   const int64_t tick = reader.Value<int64_t>();
+  SyncAllToHost();  // a snapshot that fails half-way leaves the host State whole
+  MarkAllHostWritten();
   for (int world = 0; world < num_worlds(); ++world) state_->LoadWorld(world, reader);
   if (reader.remaining() != 0) throw std::runtime_error("snapshot has trailing data");
   tick_ = tick;
@@ -526,6 +629,7 @@ void Simulator::Restore(std::span<const uint8_t> snapshot) {
 
 std::vector<KpiEntry> Simulator::ComputeKpis() const {
   std::vector<KpiEntry> entries;
+  SyncAllToHost();
   const uint64_t seed = model_->run().seed;
   for (int b = 0; b < model_->num_blocks(); ++b) {
     const BlockBinding& binding = model_->binding(b);

@@ -24,13 +24,14 @@
 //
 // Device path (docs/gpu.md). With SimulatorOptions::device = kCuda (or kEmulated, its host
 // emulation) and a model whose blocks all have a device update, the State lives in executor
-// buffers during Step(); phase 2/3 run as one kernel per block (Block::UpdateDevice), phase 4's
-// check as a kernel writing per-world flags, and phase 5's delayed copies device to device. The
-// host State is authoritative between Step() calls and is synced inside Step() only: before
-// PreUpdate when a command or a fault is due (download, apply on the host, upload), when a world
-// failed its check (download, reset on the host, upload), before an observer whose state period
-// divides the tick, and at the end of Step(). Results equal the CPU path bit for bit on the
-// emulated executor; on CUDA within the tolerances of docs/gpu.md.
+// buffers; phase 2/3 run as one kernel per block (Block::UpdateDevice), phase 4's check as a
+// kernel writing per-world flags, and phase 5's delayed copies device to device. Host and device
+// copies are kept coherent per field: a field the host wrote (a command, a fault, a reset,
+// state()) goes up before the next kernel; a field the kernels wrote comes back only when someone
+// on the host reads it (state() brings every field, ReadFields() only the named ones, e.g. a
+// controller's observation). A command brings back and sends up only the fields of its target
+// (DESIGN.md: blocks touch their own fields and read their inputs). Results equal the CPU path
+// bit for bit on the emulated executor; on CUDA within the tolerances of docs/gpu.md.
 #pragma once
 
 #include <cstdint>
@@ -88,8 +89,17 @@ class Simulator {
 
   const Model& model() const { return *model_; }
   std::shared_ptr<const Model> model_ptr() const { return model_; }
-  State& state() { return *state_; }
-  const State& state() const { return *state_; }
+  /// The host State with every field current. On the device path this brings back the fields
+  /// the device changed since they were last read (lazily: nothing moves when nothing changed);
+  /// the non-const overload also counts every field as written by the host, so the next Step()
+  /// sends them all up. Hot readers use ReadFields().
+  State& state();
+  const State& state() const;
+  /// The host State in which `fields` of worlds [world_begin, world_end) are current (world_end
+  /// < 0: all worlds); other fields may be stale on the device path. Reads only: a caller that
+  /// writes uses state(). On the CPU path this is state() without any copy.
+  const State& ReadFields(std::span<const FieldId> fields, int world_begin = 0,
+                          int world_end = -1) const;
   int num_worlds() const { return state_->num_worlds(); }
 
   int64_t tick() const { return tick_; }
@@ -118,26 +128,24 @@ class Simulator {
   /// Restores a snapshot of the same model; clears queued commands. Throws on mismatch.
   void Restore(std::span<const uint8_t> snapshot);
 
-  /// Called at the end of every tick (Publish phase) on the simulation thread. The observer
-  /// reads the State only at ticks that are multiples of `state_every_ticks` (the command log,
-  /// events and the clock at every tick): the device path syncs the host State for it only then.
+  /// Called at the end of every tick (Publish phase) on the simulation thread. On the device
+  /// path an observer that reads the State through ReadFields() or state() brings back what it
+  /// reads, at the ticks it reads it (nothing otherwise).
   using Observer = std::function<void(const Simulator&)>;
-  /// Returns the observer's index (for SetObserverStateEvery).
-  size_t AddObserver(Observer observer, int64_t state_every_ticks = 1) {
-    observers_.push_back({std::move(observer), state_every_ticks < 1 ? 1 : state_every_ticks});
+  /// Returns the observer's index.
+  size_t AddObserver(Observer observer) {
+    observers_.push_back(std::move(observer));
     return observers_.size() - 1;
   }
-  /// Changes how often an observer reads the State (e.g. when a bridge client subscribes).
-  void SetObserverStateEvery(size_t observer, int64_t state_every_ticks) {
-    observers_[observer].state_every_ticks = state_every_ticks < 1 ? 1 : state_every_ticks;
-  }
-  /// Full-State copies between the host and the device so far (0 on the CPU path): what a
-  /// caller's Step() sizes and observer periods cost.
+  /// Host-device copies so far (0 on the CPU path), one per field copied: what a caller's
+  /// Step() sizes, commands and reads cost.
   struct DeviceSyncs {
-    int64_t uploads = 0;
-    int64_t downloads = 0;
+    int64_t uploads = 0;    ///< field copies host -> device
+    int64_t downloads = 0;  ///< field (or field world range) copies device -> host
+    int64_t upload_bytes = 0;
+    int64_t download_bytes = 0;
   };
-  DeviceSyncs device_syncs() const { return device_syncs_; }
+  DeviceSyncs device_syncs() const;
 
   /// True when Step() runs on the device path (CUDA or emulated).
   bool on_device() const { return device_ != nullptr; }
@@ -160,6 +168,13 @@ class Simulator {
   void ApplyDuePreUpdate();  // PreUpdate after due_ was filled
   bool FaultsDue() const;
   void StepDevice(int64_t ticks);
+  // Device-path coherence (no-ops on the CPU path), see simulator.cpp.
+  void SyncAllToHost() const;
+  void SyncToHost(FieldId id, int world_begin, int world_end) const;
+  void MarkHostWritten(FieldId id);
+  void MarkAllHostWritten();
+  void SyncCommandFields(const ResolvedCommand& command, bool after_apply);
+  void FlushToDevice();
   void ApplyFault(int world, int fault_index, const std::vector<double>& params, bool active);
   void ApplyCommand(const ResolvedCommand& command);
   void RunWorlds(int world_begin, int world_end);
@@ -173,14 +188,9 @@ class Simulator {
   CommandQueue queue_;
   CommandLog log_;
   std::vector<SimEvent> events_;
-  struct ObserverEntry {
-    Observer observer;
-    int64_t state_every_ticks = 1;
-  };
-  std::vector<ObserverEntry> observers_;
+  std::vector<Observer> observers_;
   struct DeviceRun;  // simulator.cpp
   std::unique_ptr<DeviceRun> device_;
-  DeviceSyncs device_syncs_;
   std::string device_message_ = "device: cpu";
   std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
   std::vector<uint8_t> world_failed_;  // per world, set by the Check phase

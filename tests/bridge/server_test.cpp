@@ -599,11 +599,11 @@ TEST_CASE("A server for observers only refuses controllers", "[bridge]") {
   CHECK(client.Request({{"op", "get"}, {"fields", {"building.temp_K"}}}).ok());
 }
 
-TEST_CASE("On the device path a lockstep server copies the State once per step", "[bridge]") {
+TEST_CASE("On the device path a lockstep server copies only what it reads", "[bridge]") {
   // The emulated device runs the device path's orchestration on the host (docs/gpu.md): the
-  // observations must equal the CPU simulation bit for bit, and the only full-State copies are
-  // one upload per lockstep step (and one after a command's PreUpdate) and a download at its end
-  // and at every tick where a stream export is due.
+  // observations must equal the CPU simulation bit for bit. The State goes up once; after that
+  // a command sends up (and first brings back) only its target field, and a step's reply or a
+  // stream export brings back only the fields it carries.
   const std::string scenario =
       RoomScenario(3) + "exports:\n  - {topic: room/, fields: [building.temp_K], every: 200s}\n";
   ServerOptions options = Loopback();
@@ -616,6 +616,16 @@ TEST_CASE("On the device path a lockstep server copies the State once per step",
   CHECK(hello.header["run"]["device"] == "emulated");
   BlockRegistry registry = TestRegistry();
   Simulator reference(LoadScenarioText(scenario, "ref.yaml", registry).model);
+  const Schema& schema = reference.model().schema();
+  int64_t state_bytes = 0;
+  for (FieldId id = 0; id < schema.size(); ++id)
+    state_bytes += static_cast<int64_t>(schema.field(id).BytesPerWorld()) * 3;
+  const int64_t temp_bytes =
+      static_cast<int64_t>(schema.field(schema.Find("building.temp_K")).BytesPerWorld()) * 3;
+  const int64_t setpoint_bytes =
+      static_cast<int64_t>(schema.field(schema.Find("heater.setpoint")).BytesPerWorld()) * 3;
+  REQUIRE(temp_bytes == 3 * 8);
+  REQUIRE(setpoint_bytes == 3 * 8);
 
   const Message first =
       client.Request({{"op", "step"},
@@ -630,24 +640,32 @@ TEST_CASE("On the device path a lockstep server copies the State once per step",
   reference.Step(50);
   CHECK(Doubles(second.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
   ServerStats stats = fixture.server->stats();
-  // Uploads: one per step, one more after the command applied at tick 0. Downloads: the export
-  // (every 20 ticks) at ticks 20, 40, 60 and 80, the end of the first step at tick 30 (80 is
-  // both).
-  CHECK(stats.device_uploads == 3);
+  // Up: the whole State once (the command at tick 0 applies before it). Down: temp_K for the
+  // export (every 20 ticks) at ticks 20, 40, 60 and 80 and for the reply at tick 30 (at 80 the
+  // reply finds it current).
+  CHECK(stats.device_upload_bytes == state_bytes);
+  CHECK(stats.device_uploads == schema.size());
+  CHECK(stats.device_download_bytes == 5 * temp_bytes);
   CHECK(stats.device_downloads == 5);
 
-  // A client's export every 10 ticks: the State comes back every 10 ticks now.
+  // A client's export every 10 ticks, and a command: the command's field comes back and goes up,
+  // temp_K comes back every 10 ticks.
   const Message subscribed = client.Request({{"op", "subscribe"},
                                              {"topic", "room"},
                                              {"fields", {"building.temp_K"}},
                                              {"every_ticks", 10}});
   REQUIRE(subscribed.ok());
-  const Message third = client.Request({{"op", "step"}, {"ticks", 40}});
+  const Message third =
+      client.Request({{"op", "step"},
+                      {"ticks", 40},
+                      {"actions", {{{"target", "heater.setpoint"}, {"values", {290.0}}}}}});
   REQUIRE(third.ok());
+  reference.Submit({80, -1, "heater.setpoint", {290.0}, "test"});
   reference.Step(40);
   CHECK(Doubles(third.array("building.temp_K")) == FieldValues(reference, "building.temp_K"));
   stats = fixture.server->stats();
-  CHECK(stats.device_uploads == 4);
-  CHECK(stats.device_downloads == 5 + 4);  // ticks 90, 100, 110, 120 (the last is the step's end)
+  CHECK(stats.device_upload_bytes == state_bytes + setpoint_bytes);
+  // ticks 90, 100, 110, 120 (the reply at 120 finds it current) and the setpoint at tick 80.
+  CHECK(stats.device_download_bytes == 9 * temp_bytes + setpoint_bytes);
   CHECK(fixture.Stop() == reference.state().Hash());
 }

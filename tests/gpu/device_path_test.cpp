@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,8 +86,7 @@ std::vector<uint64_t> Drive(Simulator& simulator, int64_t ticks, int nan_world) 
   simulator.AddObserver(
       [&seen](const Simulator& s) {
         if (s.tick() % 60 == 0) seen.push_back(s.state().Hash());
-      },
-      60);
+      });
   SubmitCommands(simulator);
   const FieldId temp = simulator.model().schema().Find("building.temp_K");
   REQUIRE(temp != kInvalidField);
@@ -456,6 +456,56 @@ TEST_CASE("The device path pins the host State for its copies", "[gpu_runtime]")
   CHECK(emulated.device_pinned_bytes() == model->schema().BytesPerWorld() * 16);
   emulated.Step(10);
   CHECK(emulated.device_pinned_bytes() == model->schema().BytesPerWorld() * 16);
+}
+
+TEST_CASE("On the device path a command moves only its target's fields", "[gpu_runtime]") {
+  // The coherence contract (engine/simulator.h): the State goes up once; a field comes back only
+  // when the host reads it; a block command (or commanded fault) brings back its block's own
+  // fields and inputs and sends up the own fields it may have written.
+  const auto model = BuildingModel(8);
+  const Schema& schema = model->schema();
+  auto bytes_of = [&](FieldId id) {
+    return static_cast<int64_t>(schema.field(id).BytesPerWorld()) * 8;
+  };
+  Simulator cpu(model);
+  Simulator device(model, nullptr, {SimDevice::kEmulated});
+  REQUIRE(device.on_device());
+  device.Step(10);
+  cpu.Step(10);
+  Simulator::DeviceSyncs before = device.device_syncs();
+  CHECK(before.upload_bytes == static_cast<int64_t>(schema.BytesPerWorld()) * 8);
+  CHECK(before.download_bytes == 0);  // nobody read anything
+  // More steps without commands or reads move nothing.
+  device.Step(5);
+  cpu.Step(5);
+  CHECK(device.device_syncs().upload_bytes == before.upload_bytes);
+  CHECK(device.device_syncs().download_bytes == 0);
+
+  const Command leak = {15, 5, "building!heat_leak", {1, 2000.0, 600.0}, "test"};
+  REQUIRE(device.Submit(leak).empty());
+  REQUIRE(cpu.Submit(leak).empty());
+  device.Step(1);
+  cpu.Step(1);
+  const BlockBinding& building = model->binding(model->FindBlock("building"));
+  std::set<FieldId> read(building.state_fields.begin(), building.state_fields.end());
+  read.insert(building.input_fields.begin(), building.input_fields.end());
+  int64_t expected_down = 0, expected_up = bytes_of(model->fault_command_end_field());
+  for (FieldId id : read) expected_down += bytes_of(id);
+  for (FieldId id : building.state_fields) expected_up += bytes_of(id);
+  const Simulator::DeviceSyncs after = device.device_syncs();
+  CHECK(after.download_bytes == expected_down);
+  CHECK(after.upload_bytes - before.upload_bytes == expected_up);
+  CHECK(expected_up < static_cast<int64_t>(schema.BytesPerWorld()) * 8);
+
+  // Reading one field brings back that field (of the asked worlds) only; the whole State after.
+  const FieldId temp = schema.Find("building.temp_K");
+  const State& partial = device.ReadFields({&temp, 1}, 2, 5);
+  CHECK(device.device_syncs().download_bytes - after.download_bytes == bytes_of(temp) / 8 * 3);
+  for (int world = 2; world < 5; ++world)
+    CHECK(partial.World<double>(temp, world)[0] == cpu.state().World<double>(temp, world)[0]);
+  device.Step(20);
+  cpu.Step(20);
+  RequireSameState(device, cpu);
 }
 
 }  // namespace
