@@ -250,7 +250,7 @@ struct RangeSensorDeviceData final : DeviceBlockData {
   DeviceScene scene;
   std::vector<DeviceScene> bodies;
   gpu::DeviceArray<Ray> rays;
-  RangeSensorScenes scenes;  ///< the views of the copies above
+  RangeSensorScenes scenes{};  ///< the views of the copies above
 };
 
 }  // namespace

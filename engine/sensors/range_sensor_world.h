@@ -19,8 +19,8 @@ constexpr int kRangeMaxBodies = 16;
 /// moving body's scene in its body frame. Host pointers for the CPU driver, device pointers in
 /// the device driver (the views of the uploaded copies).
 struct RangeSensorScenes {
-  SceneView scene;
-  SceneView bodies[kRangeMaxBodies];
+  SceneView scene{};
+  SceneView bodies[kRangeMaxBodies]{};
   int32_t num_bodies = 0;
   const Ray* rays = nullptr;
   int32_t num_beams = 0;
