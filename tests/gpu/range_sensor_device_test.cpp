@@ -19,6 +19,7 @@
 #include "engine/scenario.h"
 #include "engine/simulator.h"
 #include "gpu/executor.h"
+#include "gpu/for_each_world.h"
 #include "robots/register.h"
 #include "tests/gpu/state_compare.h"
 
@@ -178,6 +179,26 @@ TEST_CASE("Range sensor: emulated device equals the CPU bit for bit (lidar, plan
     CHECK(cpu.state().Hash() == device.state().Hash());
     CheckScansAreRich(cpu, first, pattern);
   }
+}
+
+TEST_CASE("ForEachWorldItem on the emulated executor visits every (world, item) once, in order",
+          "[gpu_runtime]") {
+  auto executor = gpu::Executor::CreateEmulated();
+  const int worlds = 3, items = 5;
+  std::vector<int> order, visits(worlds * items, 0);
+  gpu::ForEachWorldItem(
+      *executor, worlds, items,
+      [&](int world, int item) {
+        order.push_back(world * items + item);
+        ++visits[static_cast<size_t>(world * items + item)];
+      },
+      "test");
+  CHECK(visits == std::vector<int>(worlds * items, 1));
+  for (size_t i = 0; i < order.size(); ++i) CHECK(order[i] == static_cast<int>(i));
+  order.clear();
+  gpu::ForEachWorldItem(
+      *executor, worlds, 0, [&](int, int) { order.push_back(0); }, "none");
+  CHECK(order.empty());
 }
 
 TEST_CASE("Range sensor: every range sensor pattern has a device update", "[gpu_runtime]") {
