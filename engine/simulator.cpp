@@ -32,21 +32,40 @@ struct Simulator::DeviceRun {
   int num_checked = 0;
   gpu::DeviceArray<uint8_t> failed;      // per world, written by the check kernel
   gpu::DeviceArray<int32_t> any_failed;  // 1 when some world failed
+  std::vector<uint8_t> on_host;          // per block: runs on the host (HostReason)
   // Coherence per field: host_stale = the device copy is newer, device_stale = the host copy is
-  // newer. The engine's reset and fault bookkeeping fields are written by the host only
-  // (host_owned), so kernels never make them stale on the host.
-  std::vector<uint8_t> host_stale, device_stale, host_owned;
+  // newer. Only device kernels and device-to-device copies make a field stale on the host.
+  std::vector<uint8_t> host_stale, device_stale;
   DeviceSyncs syncs;
 };
 
+namespace {
+// Why block b runs on the host inside the device path ("" when it runs on the device).
+std::string HostReason(const Model& model, int b) {
+  if (model.binding(b).aux_slot >= 0) return "keeps per-world objects";
+  if (!model.block(b).SupportsCuda()) return "has no device update";
+  return {};
+}
+}  // namespace
+
 std::string Simulator::DevicePathUnsupported(const Model& model) {
   if (model.num_blocks() == 0) return "the scenario has no blocks";
-  if (model.num_aux_slots() > 0) return "blocks of this scenario keep per-world objects (aux)";
   for (int b = 0; b < model.num_blocks(); ++b)
-    if (!model.block(b).SupportsCuda())
-      return "block '" + model.binding(b).name + "' (" + model.block(b).type_name() +
-             ") has no device update";
-  return {};
+    if (HostReason(model, b).empty()) return {};
+  return "no block of this scenario has a device update (first: block '" +
+         model.binding(0).name + "' (" + model.block(0).type_name() + ") " +
+         HostReason(model, 0) + ")";
+}
+
+std::string Simulator::HostBlocksOnDevicePath(const Model& model) {
+  std::string text;
+  for (int b = 0; b < model.num_blocks(); ++b) {
+    const std::string why = HostReason(model, b);
+    if (why.empty()) continue;
+    text += (text.empty() ? "" : ", ") + std::string("'") + model.binding(b).name + "' (" +
+            model.block(b).type_name() + ") " + why;
+  }
+  return text;
 }
 
 size_t Simulator::device_bytes_per_world() const {
@@ -91,8 +110,11 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
     device->executor = std::move(executor);
     gpu::Executor& ex = *device->executor;
     device->state = std::make_unique<DeviceState>(model_->schema(), num_worlds, ex);
-    for (int b = 0; b < model_->num_blocks(); ++b)
-      device->block_data.push_back(model_->block(b).CreateDeviceData(ex));
+    for (int b = 0; b < model_->num_blocks(); ++b) {
+      const bool host = !HostReason(*model_, b).empty();
+      device->on_host.push_back(host ? 1 : 0);
+      device->block_data.push_back(host ? nullptr : model_->block(b).CreateDeviceData(ex));
+    }
     std::vector<CheckedFieldView> checked;
     for (FieldId id : model_->checked_fields()) {
       const FieldDesc& field = model_->schema().field(id);
@@ -113,12 +135,9 @@ Simulator::Simulator(std::shared_ptr<const Model> model, ThreadPool* pool, Simul
     const size_t num_fields = static_cast<size_t>(model_->schema().size());
     device->host_stale.assign(num_fields, 0);
     device->device_stale.assign(num_fields, 1);  // the host State is initialised, the device not
-    device->host_owned.assign(num_fields, 0);
-    for (FieldId id : {model_->resets_field(), model_->fault_next_tick_field(),
-                       model_->fault_end_tick_field(), model_->fault_count_field(),
-                       model_->fault_command_end_field()})
-      if (id != kInvalidField) device->host_owned[static_cast<size_t>(id)] = 1;
     device_message_ = "device: " + ex.Describe();
+    if (const std::string host = HostBlocksOnDevicePath(*model_); !host.empty())
+      device_message_ += "; on the host: " + host;
     device_ = std::move(device);
   } catch (const std::exception& error) {
     device_message_ = std::string("device: cpu (") + wanted + " not used: " + error.what() + ")";
@@ -526,19 +545,32 @@ void Simulator::StepDevice(int64_t ticks) {
       for (const ResolvedCommand& command : due_) SyncCommandFields(command, true);
       if (faults_due) MarkAllHostWritten();
     }
-    FlushToDevice();
-    // 2, 3 Update and PostUpdate: one kernel per block.
+    // 2, 3 Update and PostUpdate: one kernel per device block; a host block (no device update,
+    // or per-world objects such as a Bullet world) runs on the host between them on its inputs
+    // and own fields, brought back for it; what it writes goes up before the next kernel.
     for (const std::vector<int>* order : {&model_->update_order(), &model_->post_update_order()}) {
       for (int b : *order) {
         const BlockBinding& binding = model_->binding(b);
         if (tick_ % binding.period_ticks != 0) continue;
         const TickInfo info = model_->MakeTickInfo(tick_, binding.period_ticks, seed);
+        if (device.on_host[static_cast<size_t>(b)]) {
+          for (FieldId id : binding.input_fields) SyncToHost(id, 0, num_worlds());
+          for (FieldId id : binding.state_fields) SyncToHost(id, 0, num_worlds());
+          const Block& block = model_->block(b);
+          State* state = state_.get();
+          pool_->ParallelFor(num_worlds(), [&](int begin, int end) {
+            block.UpdateRange(info, state, binding, begin, end);
+          });
+          for (FieldId id : binding.state_fields) MarkHostWritten(id);
+          continue;
+        }
+        FlushToDevice();
         model_->block(b).UpdateDevice(info, dstate, binding,
                                       device.block_data[static_cast<size_t>(b)].get());
+        for (FieldId id : binding.state_fields) device.host_stale[static_cast<size_t>(id)] = 1;
       }
     }
-    for (size_t field = 0; field < device.host_stale.size(); ++field)
-      if (!device.host_owned[field]) device.host_stale[field] = 1;
+    FlushToDevice();  // the check and the delayed copies read host blocks' outputs on the device
     // 4 Check: per-world flags on the device, one integer back.
     int32_t any_failed = 0;
     if (device.num_checked > 0) {
@@ -559,9 +591,11 @@ void Simulator::StepDevice(int64_t ticks) {
     }
     // 5 Publish: delayed copies device to device, then the observers (which bring back what
     // they read).
-    for (const DelayedCopy& copy : model_->delayed_copies())
+    for (const DelayedCopy& copy : model_->delayed_copies()) {
       executor.CopyOnDevice(dstate.Bytes(copy.copy), dstate.Bytes(copy.source),
                             dstate.FieldBytes(copy.source));
+      device.host_stale[static_cast<size_t>(copy.copy)] = 1;
+    }
     for (const Observer& observer : observers_) observer(*this);
   }
 }

@@ -23,8 +23,9 @@
 // A block with period p runs at ticks k = 0, p, 2p, ... and each run advances it by p * dt.
 //
 // Device path (docs/gpu.md). With SimulatorOptions::device = kCuda (or kEmulated, its host
-// emulation) and a model whose blocks all have a device update, the State lives in executor
-// buffers; phase 2/3 run as one kernel per block (Block::UpdateDevice), phase 4's check as a
+// emulation) and a model with at least one block that has a device update, the State lives in
+// executor buffers; phase 2/3 run as one kernel per such block (Block::UpdateDevice; the other
+// blocks run on the host between the kernels, on their fields), phase 4's check as a
 // kernel writing per-world flags, and phase 5's delayed copies device to device. Host and device
 // copies are kept coherent per field: a field the host wrote (a command, a fault, a reset,
 // state()) goes up before the next kernel; a field the kernels wrote comes back only when someone
@@ -79,7 +80,7 @@ struct SimulatorOptions {
 class Simulator {
  public:
   /// `pool` may be null: a private pool with model.run().num_threads threads is created. When
-  /// `options` asks for a device the model cannot use (a block without a device update, no CUDA
+  /// `options` asks for a device the model cannot use (no block with a device update, no CUDA
   /// device), the Simulator runs on the CPU and device_message() says why.
   explicit Simulator(std::shared_ptr<const Model> model, ThreadPool* pool = nullptr,
                      SimulatorOptions options = {});
@@ -155,9 +156,12 @@ class Simulator {
   size_t device_bytes_per_world() const;
   /// Host State bytes page-locked for the device path's copies (0 on the CPU path).
   size_t device_pinned_bytes() const;
-  /// Why `model` cannot run on the device path ("" when it can): the first block without a
-  /// device update, or per-world auxiliary objects.
+  /// Why `model` cannot run on the device path ("" when it can): no block has a device update.
   static std::string DevicePathUnsupported(const Model& model);
+  /// The blocks that run on the host inside the device path and why ("" when none): blocks
+  /// without a device update (a fab line) or with per-world objects (a Bullet robot cell). Each
+  /// runs between the kernels on its inputs and own fields, which move for it (docs/gpu.md).
+  static std::string HostBlocksOnDevicePath(const Model& model);
 
   /// KPIs of every block for every world, aggregated across worlds.
   std::vector<KpiEntry> ComputeKpis() const;

@@ -20,7 +20,7 @@ bool ChooseBackend(const std::string& request, bool model_supports_cuda, Backend
     why_not = cuda.reason;
   else if (!model_supports_cuda)
     why_not = "CUDA device '" + cuda.device_name +
-              "' found, but blocks of this scenario have no CUDA driver";
+              "' found, but no block of this scenario has a device update";
   if (why_not.empty()) {
     *backend = Backend::kCuda;
     *message = "device: cuda (" + cuda.device_name + ")";

@@ -70,9 +70,8 @@ int RunScenarioCommand(const RunOptions& options) {
                                              : spec.outputs.dir;
 
   const RunConfig& run = model->run();
-  bool supports_cuda = model->num_blocks() > 0;
-  for (int b = 0; b < model->num_blocks(); ++b)
-    supports_cuda = supports_cuda && model->block(b).SupportsCuda();
+  // Blocks without a device update run on the host inside the device path (docs/gpu.md).
+  const bool supports_cuda = Simulator::DevicePathUnsupported(*model).empty();
   gpu::Backend backend = gpu::Backend::kCpu;
   std::string device_message;
   if (!gpu::ChooseBackend(options.device, supports_cuda, &backend, &device_message)) {

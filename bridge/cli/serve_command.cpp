@@ -14,6 +14,7 @@
 #include "engine/kpi_report.h"
 #include "engine/mcap.h"
 #include "engine/recorder.h"
+#include "engine/simulator.h"
 #include "engine/units.h"
 #include "gpu/cuda_device.h"
 
@@ -41,9 +42,8 @@ int ServeCommand(const ServeCommandOptions& options) {
   server_options.version = FTWIN_VERSION;
   // The device path as for `ftwin run` (docs/gpu.md); FTWIN_DEVICE_EMULATE=1 runs its host
   // emulation.
-  bool supports_cuda = loaded.model->num_blocks() > 0;
-  for (int b = 0; b < loaded.model->num_blocks(); ++b)
-    supports_cuda = supports_cuda && loaded.model->block(b).SupportsCuda();
+  // Blocks without a device update run on the host inside the device path (docs/gpu.md).
+  const bool supports_cuda = Simulator::DevicePathUnsupported(*loaded.model).empty();
   gpu::Backend backend = gpu::Backend::kCpu;
   std::string device_message;
   if (!gpu::ChooseBackend(options.device, supports_cuda, &backend, &device_message)) {

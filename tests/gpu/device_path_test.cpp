@@ -127,26 +127,21 @@ TEST_CASE("The emulated executor is a host-memory device", "[gpu_runtime]") {
 TEST_CASE("The device path is refused with a reason for models it cannot run", "[gpu_runtime]") {
   const auto building = BuildingModel(2);
   CHECK(Simulator::DevicePathUnsupported(*building).empty());
-  // A ray-casting range sensor has no device update: the reason names it.
-  const std::string text = R"(ftwin: 1
-name: mixed
-run: {dt: 1s, duration: 1min}
-blocks:
-  - {name: src, type: signal_source, shape: constant, value: 1.0}
-  - name: scanner
-    type: range_sensor
-    pattern: planar
-    beams: 3
-    range_max: 30
-    scene:
-      - {type: plane, normal: [1, 0, 0], offset: 3}
-)";
-  const auto mixed = ModelFromText(text, 1);
-  CHECK_THAT(Simulator::DevicePathUnsupported(*mixed), Catch::Contains("'scanner'"));
-  Simulator refused(mixed, nullptr, {SimDevice::kEmulated});
+  CHECK(Simulator::HostBlocksOnDevicePath(*building).empty());
+  // The Mini-Fab is one fab_line, which keeps per-world objects: nothing would run on the device,
+  // so the path is refused and the reason names the block.
+  RunOverrides overrides;
+  overrides.num_worlds = 1;
+  const auto fab = LoadScenario(FTWIN_SOURCE_DIR "/scenarios/fab/minifab.yaml", Registry(),
+                                    overrides)
+                       .model;
+  CHECK_THAT(Simulator::DevicePathUnsupported(*fab),
+             Catch::Contains("no block of this scenario has a device update") &&
+                 Catch::Contains("(fab_line) keeps per-world objects"));
+  Simulator refused(fab, nullptr, {SimDevice::kEmulated});
   CHECK_FALSE(refused.on_device());
   CHECK_THAT(refused.device_message(),
-             Catch::Contains("emulated device not used: block 'scanner' (range_sensor)"));
+             Catch::Contains("emulated device not used: no block of this scenario"));
   Simulator cuda(building, nullptr, {SimDevice::kCuda});
   std::string why;
   if (gpu::Executor::CreateCuda(&why) == nullptr) {

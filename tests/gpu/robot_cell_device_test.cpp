@@ -125,6 +125,8 @@ TEST_CASE("Robot cell: native physics runs on the device path, Bullet physics sa
   Simulator emulated(native, nullptr, {SimDevice::kEmulated});
   CHECK(emulated.on_device());
   CHECK(emulated.device_bytes_per_world() == native->schema().BytesPerWorld());
+  // A Bullet cell keeps a Bullet world per world: alone it has nothing for the device (beside
+  // device blocks it runs on the host between their kernels: hybrid_device_test.cpp).
   const auto bullet = CellModel(1, 1, "bullet");
   CHECK_THAT(Simulator::DevicePathUnsupported(*bullet), Catch::Contains("per-world objects"));
   Simulator refused(bullet, nullptr, {SimDevice::kEmulated});
