@@ -241,10 +241,13 @@ TEST_CASE("ForEachWorldItem on the emulated executor visits every (world, item) 
   CHECK(order.empty());
 }
 
-TEST_CASE("Range sensor: every range sensor pattern has a device update", "[gpu_runtime]") {
+TEST_CASE("Range sensor: every pattern has a device update; such models run wholly on the device",
+          "[gpu_runtime]") {
   for (const Pattern& pattern : Patterns()) {
     INFO("pattern " << pattern.name);
-    CHECK(Simulator::DevicePathUnsupported(*RangeModel(pattern, 1)).empty());
+    const auto model = RangeModel(pattern, 1);
+    CHECK(Simulator::DevicePathUnsupported(*model).empty());
+    CHECK(Simulator::HostBlocksOnDevicePath(*model).empty());  // wholly on the device
   }
 }
 
@@ -274,6 +277,7 @@ constexpr int64_t kFastTicks = 1200;
 void WeldCellParity(int64_t ticks, double speed) {
   const auto model = WeldCellModel(2);
   REQUIRE(Simulator::DevicePathUnsupported(*model).empty());
+  CHECK(Simulator::HostBlocksOnDevicePath(*model).empty());  // cell and scanner on the device
   Simulator cpu(model), device(model, nullptr, {SimDevice::kEmulated});
   REQUIRE(device.on_device());
   for (Simulator* simulator : {&cpu, &device})
