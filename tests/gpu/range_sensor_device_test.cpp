@@ -251,9 +251,10 @@ TEST_CASE("Range sensor: every pattern has a device update; such models run whol
   }
 }
 
-// scenarios/robots/weld_cell.yaml with native physics: four KR 210, the assembly UR5e, the AGV
-// and the body scanner (a planar range sensor whose moving body is the car the cell conveys).
-std::shared_ptr<const Model> WeldCellModel(int worlds) {
+// scenarios/robots/weld_cell.yaml: four KR 210, the assembly UR5e, the AGV and the body scanner
+// (a planar range sensor whose moving body is the car the cell conveys); native physics, or as
+// shipped (Bullet).
+std::shared_ptr<const Model> WeldCellModel(int worlds, bool native = true) {
   std::ifstream in(FTWIN_SOURCE_DIR "/scenarios/robots/weld_cell.yaml");
   std::stringstream text;
   text << in.rdbuf();
@@ -261,7 +262,7 @@ std::shared_ptr<const Model> WeldCellModel(int worlds) {
   const std::string cell = "    type: robot_cell\n";
   REQUIRE(yaml.find(cell) != std::string::npos);
   REQUIRE(yaml.find("physics:") == std::string::npos);
-  yaml.insert(yaml.find(cell) + cell.size(), "    physics: native\n");
+  if (native) yaml.insert(yaml.find(cell) + cell.size(), "    physics: native\n");
   RunOverrides overrides;
   overrides.num_worlds = worlds;
   return LoadScenarioText(yaml, FTWIN_SOURCE_DIR "/scenarios/robots/weld_cell.yaml", Registry(),
@@ -271,13 +272,18 @@ std::shared_ptr<const Model> WeldCellModel(int worlds) {
 
 // Runs the weld cell on the CPU and on the emulated device for `ticks` with the conveyor at
 // `speed` m/s from tick 0 (a command: a host sync on the device path) and compares them; the
-// body scanner must have seen the car body.
+// body scanner must have seen the car body. Native physics: everything on the device. Bullet:
+// a hybrid run, the cell on the host feeding the scanner's pose ports on the device.
 constexpr int64_t kFastTicks = 1200;
 
-void WeldCellParity(int64_t ticks, double speed) {
-  const auto model = WeldCellModel(2);
+void WeldCellParity(int64_t ticks, double speed, bool native = true) {
+  const auto model = WeldCellModel(2, native);
   REQUIRE(Simulator::DevicePathUnsupported(*model).empty());
-  CHECK(Simulator::HostBlocksOnDevicePath(*model).empty());  // cell and scanner on the device
+  const std::string host = Simulator::HostBlocksOnDevicePath(*model);
+  if (native)
+    CHECK(host.empty());  // cell and scanner on the device
+  else
+    CHECK(host == "'cell' (robot_cell) keeps per-world objects");  // the scanner is not listed
   Simulator cpu(model), device(model, nullptr, {SimDevice::kEmulated});
   REQUIRE(device.on_device());
   for (Simulator* simulator : {&cpu, &device})
@@ -311,6 +317,12 @@ TEST_CASE("Weld cell (native physics) with its body scanner: emulated device equ
 TEST_CASE("Weld cell (native physics), fast belt: emulated device equals the CPU",
           "[determinism]") {
   WeldCellParity(kFastTicks, 3.0);
+}
+
+// As shipped (Bullet physics): the cell on the host, the scanner on the device.
+TEST_CASE("Weld cell as shipped (Bullet), fast belt: hybrid run, the scanner on the device",
+          "[slow]") {
+  WeldCellParity(kFastTicks, 3.0, false);
 }
 
 TEST_CASE("Range sensor: CUDA driver equals the CPU driver within stated tolerances", "[gpu]") {
