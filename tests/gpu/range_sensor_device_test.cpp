@@ -241,8 +241,9 @@ TEST_CASE("ForEachWorldItem on the emulated executor visits every (world, item) 
   CHECK(order.empty());
 }
 
-TEST_CASE("Range sensor: every pattern has a device update; such models run wholly on the device",
-          "[gpu_runtime]") {
+TEST_CASE(
+    "Range sensor: every pattern has a device update, and such models run wholly on the device",
+    "[gpu_runtime]") {
   for (const Pattern& pattern : Patterns()) {
     INFO("pattern " << pattern.name);
     const auto model = RangeModel(pattern, 1);
