@@ -25,10 +25,10 @@ constexpr double kMinBeltThickness = 0.05;
 constexpr double kBeltOverhang = 0.5;
 // Clearance between the body's side and the station's clamp posts [m].
 constexpr double kFixtureClearance = 0.15;
-// AGV chassis: length [m], height [m], and width beyond the wheel track [m].
 // Solver iterations per step (see the constructor).
 constexpr int kSolverIterations = 50;
-constexpr double kAgvLength = 1.0, kAgvHeight = 0.3, kAgvExtraWidth = 0.1;
+constexpr double kAgvLength = kCellAgvLength, kAgvHeight = kCellAgvHeight,
+                 kAgvExtraWidth = kCellAgvExtraWidth;
 
 btVector3 ToBt(const Eigen::Vector3d& v) { return btVector3(v.x(), v.y(), v.z()); }
 
@@ -70,9 +70,11 @@ class BeltWorld final : public btMultiBodyDynamicsWorld {
 // A static box; `friction` is the contact coefficient against the car body (whose own friction
 // is 1: Bullet multiplies the two).
 std::unique_ptr<btRigidBody> StaticBox(btCollisionShape* shape, const Eigen::Vector3d& center,
-                                       double friction, int tag) {
+                                       double friction, int tag, double yaw_rad = 0.0) {
   btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, shape);
-  info.m_startWorldTransform = btTransform(btQuaternion::getIdentity(), ToBt(center));
+  info.m_startWorldTransform = btTransform(
+      yaw_rad == 0.0 ? btQuaternion::getIdentity() : btQuaternion(btVector3(0, 0, 1), yaw_rad),
+      ToBt(center));
   info.m_friction = friction;
   info.m_restitution = 0.0;
   auto body = std::make_unique<btRigidBody>(info);
@@ -95,6 +97,10 @@ struct CellBulletWorld::Parts {
   btRigidBody* car = nullptr;
   btRigidBody* agv = nullptr;
   std::unique_ptr<btFixedConstraint> clamp;
+  // Part bodies (rows of the `parts` field) and their fixed constraints to the car body.
+  std::vector<btRigidBody*> parts;
+  std::vector<btRigidBody*> fixture_bodies;  // as config.fixtures
+  std::vector<std::unique_ptr<btFixedConstraint>> part_joints;
 
   btCollisionShape* Box(const Eigen::Vector3d& size) {
     shapes.push_back(std::make_unique<btBoxShape>(ToBt(0.5 * size)));
@@ -176,12 +182,14 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
                     Eigen::Vector3d(0.5 * (cuts[s] + cuts[s + 1]), 0.0, belt_top - 0.5 * thickness),
                     config.belt_friction, kTagBelt));
   }
-  const Eigen::Vector3d post(0.3, 0.2, belt_top + 0.5 * body.z());
+  // The fixtures: the clamp posts (the first two), then the scenario's `fixtures`.
   btRigidBody* fixture = nullptr;
-  for (int side = -1; side <= 1; side += 2) {
-    const double y = side * (0.5 * body.y() + kFixtureClearance + 0.5 * post.y());
-    fixture = p.Add(StaticBox(p.Box(post), Eigen::Vector3d(0.0, y, 0.5 * post.z()),
-                              config.floor_friction, kTagNone));
+  for (size_t f = 0; f < config.fixtures.size(); ++f) {
+    const RobotCellBlock::Fixture& box = config.fixtures[f];
+    btRigidBody* added = p.Add(
+        StaticBox(p.Box(box.size_m), box.center_m, config.floor_friction, kTagNone, box.yaw_rad));
+    p.fixture_bodies.push_back(added);
+    if (f + 1 == static_cast<size_t>(kCellClampPosts)) fixture = added;  // the left post
   }
 
   // The car body: a dynamic box of the configured mass with a box's inertia.
@@ -217,9 +225,12 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     p.world.addConstraint(p.clamp.get(), true);
   }
 
-  // The AGV: a kinematic chassis on the floor (it carries no Bullet load). It collides with
-  // nothing: its go-to-goal route knows nothing of the line and may cross the conveyor (the
-  // assembly scenarios' routes do), where a kinematic chassis would shove the car body aside.
+  // The AGV: a kinematic chassis on the floor (it carries no Bullet load). It collides with the
+  // static geometry (floor, belts, clamp posts, fixtures), which gives contact points (found
+  // where the cell's own chassis-against-fixture check finds an overlap) but no response: both
+  // sides are immovable. Not with the car body: its go-to-goal route knows nothing of the line
+  // and may cross the conveyor (the assembly scenarios' routes do), where a kinematic chassis
+  // would shove the car body aside.
   if (config.agv_enabled) {
     const Eigen::Vector3d size(kAgvLength, config.agv.track_m + kAgvExtraWidth, kAgvHeight);
     btRigidBody::btRigidBodyConstructionInfo info(0.0, nullptr, p.Box(size));
@@ -229,12 +240,66 @@ CellBulletWorld::CellBulletWorld(const RobotCellBlock::Config& config)
     auto agv = std::make_unique<btRigidBody>(info);
     agv->setCollisionFlags(agv->getCollisionFlags() | btCollisionObject::CF_KINEMATIC_OBJECT);
     agv->setActivationState(DISABLE_DEACTIVATION);
-    p.agv = p.Add(std::move(agv), false);
+    p.world.addRigidBody(agv.get(), btBroadphaseProxy::KinematicFilter,
+                         btBroadphaseProxy::StaticFilter);
+    p.bodies.push_back(std::move(agv));
+    p.agv = p.bodies.back().get();
   }
+
+  // Part bodies: dynamic boxes of the part's mass that collide with nothing (their placement is
+  // the cell's grip-tolerance rule; contacts with the body they are pressed onto would fight the
+  // clamp), each with a fixed constraint to the car body that holds it once placed. All exist
+  // from the start, so the world's arrays never change order; absent parts are parked below the
+  // floor and reloaded every step.
+  std::vector<int> first_row;
+  const int rows = RobotCellBlock::PartRows(config, &first_row);
+  p.parts.resize(static_cast<size_t>(rows), nullptr);
+  p.part_joints.resize(static_cast<size_t>(rows));
+  for (size_t r = 0; r < config.robots.size(); ++r) {
+    if (first_row[r] < 0) continue;
+    const RobotCellBlock::Robot& robot = config.robots[r];
+    btCollisionShape* shape = p.Box(robot.part_size_m);
+    btVector3 inertia(0, 0, 0);
+    shape->calculateLocalInertia(robot.part_mass_kg, inertia);
+    for (size_t k = 0; k <= robot.spots.size(); ++k) {
+      btRigidBody::btRigidBodyConstructionInfo info(robot.part_mass_kg, nullptr, shape, inertia);
+      info.m_startWorldTransform = btTransform(btQuaternion::getIdentity(), btVector3(0, 0, -5));
+      info.m_friction = 1.0;
+      info.m_restitution = 0.0;
+      auto part = std::make_unique<btRigidBody>(info);
+      part->setActivationState(DISABLE_DEACTIVATION);
+      const size_t row = static_cast<size_t>(first_row[r]) + k;
+      p.world.addRigidBody(part.get(), btBroadphaseProxy::DefaultFilter, 0);
+      p.bodies.push_back(std::move(part));
+      p.parts[row] = p.bodies.back().get();
+      p.part_joints[row] = std::make_unique<btFixedConstraint>(
+          *p.car, *p.parts[row], btTransform::getIdentity(), btTransform::getIdentity());
+      p.part_joints[row]->setEnabled(false);
+      p.world.addConstraint(p.part_joints[row].get(), true);
+    }
+  }
+}
+
+int CellBulletWorld::num_parts() const { return static_cast<int>(parts_->parts.size()); }
+
+bool CellBulletWorld::AgvTouchesFixture(int fixture) const {
+  Parts& p = *parts_;
+  if (p.agv == nullptr) return false;
+  const btCollisionObject* other = p.fixture_bodies[static_cast<size_t>(fixture)];
+  for (int m = 0; m < p.dispatcher.getNumManifolds(); ++m) {
+    const btPersistentManifold* manifold = p.dispatcher.getManifoldByIndexInternal(m);
+    const bool pair = (manifold->getBody0() == p.agv && manifold->getBody1() == other) ||
+                      (manifold->getBody1() == p.agv && manifold->getBody0() == other);
+    if (!pair) continue;
+    for (int c = 0; c < manifold->getNumContacts(); ++c)
+      if (manifold->getContactPoint(c).getDistance() < 0.0) return true;
+  }
+  return false;
 }
 
 CellBulletWorld::~CellBulletWorld() {
   Parts& p = *parts_;
+  for (auto& joint : p.part_joints) p.world.removeConstraint(joint.get());
   p.world.removeConstraint(p.clamp.get());
   for (auto& body : p.bodies) p.world.removeRigidBody(body.get());
   for (auto& limit : p.limits) p.world.removeMultiBodyConstraint(limit.get());
@@ -267,16 +332,60 @@ void CellBulletWorld::SetArmTorques(int arm, const ArmVector& tau) {
   for (int i = 0; i < dofs_[static_cast<size_t>(arm)]; ++i) body->addJointTorque(i, tau(i));
 }
 
-void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* body) {
+namespace {
+
+// Loads a rigid body's state (CellBodySlot order) into a Bullet body: velocities first
+// (setCenterOfMassTransform copies them into the interpolation state), then the pose, which also
+// refreshes the world inertia.
+void LoadRigid(const double* state, btRigidBody* body) {
+  body->setLinearVelocity(btVector3(state[kRigidVx], state[kRigidVy], state[kRigidVz]));
+  body->setAngularVelocity(btVector3(state[kRigidWx], state[kRigidWy], state[kRigidWz]));
+  body->setCenterOfMassTransform(
+      btTransform(btQuaternion(state[kRigidQx], state[kRigidQy], state[kRigidQz], state[kRigidQw]),
+                  btVector3(state[kRigidX], state[kRigidY], state[kRigidZ])));
+  body->clearForces();
+}
+
+void SaveRigid(const btRigidBody* body, double* state) {
+  const btTransform& pose = body->getWorldTransform();
+  const btQuaternion q = pose.getRotation();
+  const btVector3 v = body->getLinearVelocity(), w = body->getAngularVelocity();
+  state[kRigidX] = pose.getOrigin().x();
+  state[kRigidY] = pose.getOrigin().y();
+  state[kRigidZ] = pose.getOrigin().z();
+  state[kRigidQx] = q.x();
+  state[kRigidQy] = q.y();
+  state[kRigidQz] = q.z();
+  state[kRigidQw] = q.w();
+  state[kRigidVx] = v.x();
+  state[kRigidVy] = v.y();
+  state[kRigidVz] = v.z();
+  state[kRigidWx] = w.x();
+  state[kRigidWy] = w.y();
+  state[kRigidWz] = w.z();
+}
+
+}  // namespace
+
+void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* body, double* parts) {
   Parts& p = *parts_;
+  // The parts from the State; a placed part's constraint holds it at its placement pose in the
+  // car body's frame.
+  for (size_t row = 0; row < p.parts.size(); ++row) {
+    const double* part = parts + row * kPartSlots;
+    LoadRigid(part + kPartRigid, p.parts[row]);
+    const bool on_body = part[kPartMode] == kPartOnBody;
+    p.part_joints[row]->setEnabled(on_body);
+    if (on_body) {
+      const double* a = part + kPartAttach;
+      p.part_joints[row]->setFrames(
+          btTransform(btQuaternion(a[3], a[4], a[5], a[6]), btVector3(a[0], a[1], a[2])),
+          btTransform::getIdentity());
+    }
+  }
   // The car body from the State: velocities first (setCenterOfMassTransform copies them into
   // the interpolation state), then the pose, which also refreshes the world inertia.
-  p.car->setLinearVelocity(btVector3(body[kRigidVx], body[kRigidVy], body[kRigidVz]));
-  p.car->setAngularVelocity(btVector3(body[kRigidWx], body[kRigidWy], body[kRigidWz]));
-  p.car->setCenterOfMassTransform(
-      btTransform(btQuaternion(body[kRigidQx], body[kRigidQy], body[kRigidQz], body[kRigidQw]),
-                  btVector3(body[kRigidX], body[kRigidY], body[kRigidZ])));
-  p.car->clearForces();
+  LoadRigid(body, p.car);
   // The AGV moves from its pose before this tick to its pose after it; Bullet derives the
   // kinematic body's velocity from the two (saveKinematicState).
   if (p.agv != nullptr) {
@@ -293,23 +402,12 @@ void CellBulletWorld::Step(double dt, const CellBulletInputs& inputs, double* bo
   for (int m = 0; m < p.dispatcher.getNumManifolds(); ++m)
     p.dispatcher.getManifoldByIndexInternal(m)->clearManifold();
   p.world.stepSimulation(dt, 0, dt);
-  // Export.
-  const btTransform& pose = p.car->getWorldTransform();
-  const btQuaternion q = pose.getRotation();
-  const btVector3 v = p.car->getLinearVelocity(), w = p.car->getAngularVelocity();
-  body[kRigidX] = pose.getOrigin().x();
-  body[kRigidY] = pose.getOrigin().y();
-  body[kRigidZ] = pose.getOrigin().z();
-  body[kRigidQx] = q.x();
-  body[kRigidQy] = q.y();
-  body[kRigidQz] = q.z();
-  body[kRigidQw] = q.w();
-  body[kRigidVx] = v.x();
-  body[kRigidVy] = v.y();
-  body[kRigidVz] = v.z();
-  body[kRigidWx] = w.x();
-  body[kRigidWy] = w.y();
-  body[kRigidWz] = w.z();
+  // Export: the car body, and the parts Bullet moved (those on the car body).
+  SaveRigid(p.car, body);
+  for (size_t row = 0; row < p.parts.size(); ++row) {
+    double* part = parts + row * kPartSlots;
+    if (part[kPartMode] == kPartOnBody) SaveRigid(p.parts[row], part + kPartRigid);
+  }
 }
 
 void CellBulletWorld::Save(ByteWriter& writer) const {

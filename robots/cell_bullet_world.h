@@ -45,6 +45,21 @@ enum CellBodySlot {
   kRigidSlots
 };
 
+/// Slots of one part body (field `parts`, Bullet mode with assembly robots whose part_mass_kg >
+/// 0): its mode (kPartAbsent ... kPartOnBody), its rigid-body state (kPartRigid + CellBodySlot:
+/// centre, quaternion, velocity, angular velocity, cell frame) and, on the car body, the part's
+/// pose in the body's frame (position, quaternion x, y, z, w) that the fixed constraint holds.
+constexpr int kPartMode = 0;
+constexpr int kPartRigid = 1;
+constexpr int kPartAttach = kPartRigid + static_cast<int>(kRigidSlots);
+constexpr int kPartSlots = kPartAttach + 7;
+/// Where a part body is (slot kPartMode). Only on the car body does Bullet move it (a fixed
+/// constraint to the car body); otherwise the cell sets its state every tick.
+constexpr double kPartAbsent = 0;    ///< not in the cell (parked, collides with nothing)
+constexpr double kPartInBuffer = 1;  ///< reserved in the buffer, at rest at the pick pose
+constexpr double kPartHeld = 2;    ///< in the gripper: the TCP's pose and velocity after each step
+constexpr double kPartOnBody = 3;  ///< placed: fixed to the car body at its placement pose
+
 /// What the cell commands for one step of its rigid bodies.
 struct CellBulletInputs {
   double belt_speed_m_per_s = 0.0;  ///< surface speed of every belt segment along +x
@@ -73,9 +88,17 @@ class CellBulletWorld final : public WorldAux {
   /// Joint forces applied during the next Step (cleared by it).
   void SetArmTorques(int arm, const ArmVector& tau);
 
-  /// One step of dt: loads the car body from `body` (CellBodySlot), applies the inputs, steps
-  /// the whole world once and writes the car body's new state back into `body`.
-  void Step(double dt, const CellBulletInputs& inputs, double* body);
+  /// Part bodies (the `parts` field's rows, in RobotCellBlock's slot order).
+  int num_parts() const;
+  /// After a step: whether Bullet found the AGV's chassis penetrating fixture `fixture` (index
+  /// into the config's fixtures; contact points without response, both are immovable).
+  bool AgvTouchesFixture(int fixture) const;
+
+  /// One step of dt: loads the car body from `body` (CellBodySlot) and the part bodies from
+  /// `parts` (num_parts() rows of CellPartSlot; may be null without parts), applies the inputs,
+  /// steps the whole world once and writes back the car body's new state and that of every part
+  /// on the car body.
+  void Step(double dt, const CellBulletInputs& inputs, double* body, double* parts = nullptr);
 
   /// The arms' joint state (the rigid bodies are State fields, saved with the State).
   void Save(ByteWriter& writer) const override;

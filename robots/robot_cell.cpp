@@ -37,6 +37,33 @@ Eigen::Vector3d Vec3(const std::vector<double>& v, const Eigen::Vector3d& fallba
   return v.size() == 3 ? Eigen::Vector3d(v[0], v[1], v[2]) : fallback;
 }
 
+// A part body out of the cell: absent, at rest below the floor.
+void ParkPart(double* part) {
+  std::fill(part, part + kPartSlots, 0.0);
+  part[kPartRigid + kRigidZ] = -5.0;
+  part[kPartRigid + kRigidQw] = 1.0;
+  part[kPartAttach + 6] = 1.0;
+}
+
+// Writes a pose (and a twist) into a rigid-body state (CellBodySlot order).
+void SetRigid(const ArmPose& pose, const Eigen::Vector3d& v, const Eigen::Vector3d& w,
+              double* rigid) {
+  const Eigen::Quaterniond q(pose.R);
+  rigid[kRigidX] = pose.p.x(), rigid[kRigidY] = pose.p.y(), rigid[kRigidZ] = pose.p.z();
+  rigid[kRigidQx] = q.x(), rigid[kRigidQy] = q.y(), rigid[kRigidQz] = q.z(),
+  rigid[kRigidQw] = q.w();
+  rigid[kRigidVx] = v.x(), rigid[kRigidVy] = v.y(), rigid[kRigidVz] = v.z();
+  rigid[kRigidWx] = w.x(), rigid[kRigidWy] = w.y(), rigid[kRigidWz] = w.z();
+}
+
+ArmPose RigidPose(const double* rigid) {
+  ArmPose pose;
+  pose.p = Eigen::Vector3d(rigid[kRigidX], rigid[kRigidY], rigid[kRigidZ]);
+  pose.R = Eigen::Quaterniond(rigid[kRigidQw], rigid[kRigidQx], rigid[kRigidQy], rigid[kRigidQz])
+               .toRotationMatrix();
+  return pose;
+}
+
 // The slot layouts of robot_cell.h and robot_cell_world.h are one layout.
 constexpr bool Same(int a, int b) { return a == b; }
 static_assert(Same(RobotCellBlock::kRobotSlots, kCellRobotSlots) &&
@@ -56,7 +83,15 @@ static_assert(Same(RobotCellBlock::kCellSlots, kCellFloatSlots) &&
               Same(RobotCellBlock::kEnergyJ_, kCellTotalEnergyJ));
 static_assert(Same(RobotCellBlock::kCellCounts, kCellCountSlots) &&
               Same(RobotCellBlock::kRejectedTargets, kCellRejectedTargets));
-static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving));
+static_assert(Same(RobotCellBlock::kLeaving, kCellLeaving) &&
+              Same(RobotCellBlock::kWaitClamp, kCellWaitClamp));
+static_assert(Same(RobotCellBlock::kClampRequest, kCellClampRequest) &&
+              Same(RobotCellBlock::kAgvGoalY, kCellAgvGoalY));
+static_assert(Same(RobotCellBlock::kFixtureCollisions, kCellFixtureCollisions) &&
+              Same(RobotCellBlock::kLastCollisionIndex, kCellLastCollisionIndex) &&
+              Same(RobotCellBlock::kHitFixture, kCellHitFixture) &&
+              Same(RobotCellBlock::kHitBody, kCellHitBody) &&
+              Same(RobotCellBlock::kHitAgv, kCellHitAgv));
 static_assert(Same(RobotCellBlock::kAgvSlots, kCellAgvSlots) &&
               Same(RobotCellBlock::kAgvBroken, kCellAgvBroken));
 static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&
@@ -64,8 +99,58 @@ static_assert(Same(RobotCellBlock::kWaiting, kCellAgvWaiting) &&
 
 }  // namespace
 
+// Clearance between the body's sides and the station's clamp posts [m].
+constexpr double kClampPostClearance = 0.15;
+
+std::vector<RobotCellBlock::Fixture> RobotCellBlock::ClampPosts(const Config& config) {
+  const Eigen::Vector3d body = config.body_size_m;
+  // The clamps hold the body's sills from below: the posts reach up to the body's underside (at
+  // least 5 cm), below where the robots work on the body's sides.
+  const Eigen::Vector3d post(0.3, 0.2, std::max(config.body_floor_m, 0.05));
+  std::vector<Fixture> posts;
+  for (int side = -1; side <= 1; side += 2) {
+    Fixture fixture;
+    fixture.name = side < 0 ? "clamp_post_right" : "clamp_post_left";
+    fixture.center_m = Eigen::Vector3d(
+        0.0, side * (0.5 * body.y() + kClampPostClearance + 0.5 * post.y()), 0.5 * post.z());
+    fixture.size_m = post;
+    posts.push_back(fixture);
+  }
+  return posts;
+}
+
+int RobotCellBlock::PartRows(const Config& config, std::vector<int>* first_row) {
+  first_row->assign(config.robots.size(), -1);
+  if (config.physics != Physics::kBullet) return 0;
+  int rows = 0;
+  for (size_t r = 0; r < config.robots.size(); ++r) {
+    const Robot& robot = config.robots[r];
+    if (!robot.assembly || !(robot.part_mass_kg > 0)) continue;
+    (*first_row)[r] = rows;
+    rows += static_cast<int>(robot.spots.size()) + 1;
+  }
+  return rows;
+}
+
+int RobotCellBlock::hand_part_row(int robot) const {
+  const int first = part_first_row_[static_cast<size_t>(robot)];
+  return first < 0
+             ? -1
+             : first + static_cast<int>(config_.robots[static_cast<size_t>(robot)].spots.size());
+}
+
 RobotCellBlock::RobotCellBlock(std::string name, Config config)
     : Block(std::move(name)), config_(std::move(config)), params_(std::make_unique<CellParams>()) {
+  part_rows_ = PartRows(config_, &part_first_row_);
+  if (config_.fixtures.size() > static_cast<size_t>(kCellMaxFixtures))
+    throw std::invalid_argument("robot_cell '" + this->name() +
+                                "': " + std::to_string(config_.fixtures.size()) +
+                                " fixtures, at most " + std::to_string(kCellMaxFixtures));
+  {
+    std::vector<Fixture> all = ClampPosts(config_);
+    all.insert(all.end(), config_.fixtures.begin(), config_.fixtures.end());
+    config_.fixtures = std::move(all);
+  }
   for (const Robot& robot : config_.robots) {
     dof_offset_.push_back(total_dof_);
     total_dof_ += robot.arm.dof;
@@ -157,6 +242,16 @@ RobotCellBlock::RobotCellBlock(std::string name, Config config)
   for (int k = 0; k < 4; ++k) p.zone_xy_m[k] = c.zone_xy_m[k];
   p.agv_triggers_safety = c.agv_triggers_safety ? 1 : 0;
   p.agv_footprint_radius_m = c.agv_footprint_radius_m;
+  p.num_fixtures = static_cast<int>(c.fixtures.size());
+  for (size_t f = 0; f < c.fixtures.size(); ++f) {
+    CellBox& box = p.fixtures[f];
+    for (int k = 0; k < 3; ++k) {
+      box.center[k] = c.fixtures[f].center_m(k);
+      box.half[k] = 0.5 * c.fixtures[f].size_m(k);
+    }
+    box.cos_yaw = std::cos(c.fixtures[f].yaw_rad);
+    box.sin_yaw = std::sin(c.fixtures[f].yaw_rad);
+  }
 }
 
 RobotCellBlock::~RobotCellBlock() = default;
@@ -259,6 +354,29 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
       agv.Error("buffer_initial", std::to_string(c.buffer_initial), "expected <= buffer_capacity");
     agv.Finish();
   }
+  // Fixtures: static boxes the arms and tools are checked against (part tables, fences, ...).
+  std::vector<ParamReader> fixtures = params.ChildList("fixtures");
+  if (fixtures.size() > static_cast<size_t>(kCellMaxFixtures))
+    params.Error("fixtures", std::to_string(fixtures.size()) + " fixtures",
+                 "expected at most " + std::to_string(kCellMaxFixtures) +
+                     " fixtures (the cell's fixed capacity, kCellMaxFixtures in "
+                     "robots/robot_cell_world.h)");
+  for (ParamReader& entry : fixtures) {
+    Fixture fixture;
+    fixture.name = entry.String("name", "fixture_" + std::to_string(c.fixtures.size() + 1));
+    fixture.center_m =
+        Vec3(entry.NumberList("center_m", NumberRange::Any("m"), 3, 3), Eigen::Vector3d::Zero());
+    fixture.size_m =
+        Vec3(entry.NumberList("size_m", NumberRange::Positive("m"), 3, 3), Eigen::Vector3d::Ones());
+    fixture.yaw_rad = entry.Number("yaw_rad", 0.0, NumberRange::Between(-7, 7, "rad"));
+    for (const Fixture& other : c.fixtures)
+      if (other.name == fixture.name)
+        entry.Error("name", fixture.name, "expected a name no other fixture has");
+    if (fixture.name == "clamp_post_right" || fixture.name == "clamp_post_left")
+      entry.Error("name", fixture.name, "expected a name other than the station's clamp posts");
+    entry.Finish();
+    c.fixtures.push_back(fixture);
+  }
   const YAML::Node zones = params.Raw("zones");
   if (zones.IsDefined() && !zones.IsNull()) {
     if (!zones.IsSequence())
@@ -272,6 +390,11 @@ std::unique_ptr<Block> RobotCellBlock::FromParams(const std::string& name, Param
     robot.name = entry.RequiredString("name");
     robot.assembly = entry.Choice("role", "weld", {"weld", "assembly"}) == "assembly";
     robot.part_mass_kg = entry.Number("part_mass_kg", 0.0, NumberRange::NonNegative("kg"));
+    robot.part_size_m =
+        Vec3(entry.NumberList("part_size_m", NumberRange::Positive("m"), 3, 3, false),
+             robot.part_size_m);
+    if (entry.Has("part_size_m") && !robot.assembly)
+      entry.Error("part_size_m", "", "expected only on a robot with role: assembly");
     if (robot.part_mass_kg > 0 && !robot.assembly)
       entry.Error("part_mass_kg", std::to_string(robot.part_mass_kg),
                   "expected only on a robot with role: assembly");
@@ -613,6 +736,15 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
          .kind = FieldKind::kContinuous,
          .doc = "car body as a Bullet rigid body: centre x, y, z [m], orientation quaternion x, y, "
                 "z, w, velocity [m/s], angular velocity [rad/s], cell frame"});
+    if (part_rows_ > 0)
+      parts_ = declaration.AddState(
+          {.name = "parts",
+           .shape = {part_rows_, kPartSlots},
+           .unit = "1",
+           .kind = FieldKind::kContinuous,
+           .doc = "part bodies (per assembly robot: one per spot, then the part in hand): mode "
+                  "(0 absent, 1 in the buffer, 2 held, 3 on the car body), rigid-body state as "
+                  "body_rigid, pose in the car body's frame (x, y, z [m], quaternion)"});
   }
   declaration.AddCommand(
       {.verb = "speed_override",
@@ -658,6 +790,35 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                 {.name = "rz", .unit = "rad", .lower = -4, .upper = 4}},
        .doc = "external control: move the TCP of a robot whose program is 0 to a cell-frame pose "
               "(rotation vector); unreachable targets are rejected and counted"});
+  declaration.AddCommand(
+      {.verb = "clamp_mode",
+       .args = {{.name = "manual",
+                 .unit = "1",
+                 .lower = 0,
+                 .upper = 1,
+                 .default_value = 1,
+                 .doc = "1: an arriving body waits unclamped until `clamp`, and a processed body "
+                        "stays clamped until clamp(0) or release; 0: automatic"}},
+       .doc = "manual or automatic station clamping"});
+  declaration.AddCommand({.verb = "clamp",
+                          .args = {{.name = "engage",
+                                    .unit = "1",
+                                    .lower = 0,
+                                    .upper = 1,
+                                    .default_value = 1,
+                                    .doc = "1 clamp the body at the station, 0 open the clamp "
+                                           "once the robots are done"}},
+                          .doc = "station clamp (manual clamping)"});
+  declaration.AddCommand(
+      {.verb = "agv_goal",
+       .args = {{.name = "x_m", .unit = "m", .lower = -100, .upper = 100},
+                {.name = "y_m", .unit = "m", .lower = -100, .upper = 100}},
+       .doc = "the AGV leaves its shuttle, drives to (x, y) in the cell frame and waits there "
+              "(rejected and counted without an AGV)"});
+  declaration.AddCommand(
+      {.verb = "agv_auto",
+       .doc = "the AGV resumes its shuttle where it left off (a load or unload in progress "
+              "restarts at its station)"});
   declaration.AddFault({.name = "encoder_failure",
                         .params = {{.name = "robot", .unit = "1", .lower = 0, .upper = R - 1.0}},
                         .doc = "a joint encoder of the robot fails: category 0 stop, robot out"});
@@ -702,7 +863,7 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
   declaration.AddKpi({.name = "collisions",
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
-                      .doc = "collision events (arm-arm, arm-body)"});
+                      .doc = "collision events (arm-arm, arm-body, arm-fixture, AGV-fixture)"});
   declaration.AddKpi({.name = "safety_stop_s", .unit = "s", .doc = "time under a safety stop"});
   declaration.AddKpi({.name = "interlock_wait_s",
                       .unit = "s",
@@ -730,6 +891,12 @@ void RobotCellBlock::Declare(const DeclareContext&, BlockDeclaration& declaratio
                       .unit = "1",
                       .across_worlds = KpiAggregation::kSum,
                       .doc = "picks outside grip_tolerance_m (the part stayed in the buffer)"});
+  declaration.AddKpi(
+      {.name = "fixture_collisions",
+       .unit = "1",
+       .across_worlds = KpiAggregation::kSum,
+       .doc = "collision events of an arm, a tool or the AGV against a fixture (clamp posts, "
+              "`fixtures`; also counted in collisions)"});
 }
 
 std::unique_ptr<WorldAux> RobotCellBlock::CreateAux(int) const {
@@ -775,6 +942,8 @@ void RobotCellBlock::InitWorld(const TickInfo&, BlockIo& io) const {
   cell[kUserOverride] = 1.0;
   if (aux != nullptr)
     CellBodyAtRest(config_, cell[kBodyX], cell[kConveyorSpeed], io.Field(body_rigid_));
+  if (parts_ != kInvalidField)
+    for (int row = 0; row < part_rows_; ++row) ParkPart(io.Field(parts_) + row * kPartSlots);
   int64_t* zone_owner = io.Field<int64_t>(zone_owner_);
   for (int z = 0; z < std::max<int>(1, static_cast<int>(config_.zones.size())); ++z)
     zone_owner[z] = -1;
@@ -837,8 +1006,12 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   double* body = io.Field(body_rigid_);
   const double belt = w.counts[kCellJam] != 0 ? 0.0 : w.cell[kCellConveyorSpeed];
   // A body that left at the exit is handed over at the entry, resting on the belt at its speed.
-  if (phase_before == kCellLeaving && w.counts[kCellStationPhase] == kCellArriving)
-    CellBodyAtRest(config_, w.cell[kCellBodyX], belt, body);
+  const bool body_left =
+      phase_before == kCellLeaving && w.counts[kCellStationPhase] == kCellArriving;
+  double* parts = parts_ != kInvalidField ? io.Field(parts_) : nullptr;
+  // Parts: reserved in the buffer, grasped, placed onto the body (before it is handed over).
+  if (parts != nullptr) UpdateParts(w, body_left, body, parts);
+  if (body_left) CellBodyAtRest(config_, w.cell[kCellBodyX], belt, body);
   for (int r = 0; r < R; ++r) {
     // Bullet has no joint friction: the plant's friction is an explicit opposing torque.
     const CellRobotParams& robot = params_->robots[r];
@@ -860,11 +1033,71 @@ void RobotCellBlock::Update(const TickInfo& tick, BlockIo& io) const {
   bullet.belt_speed_m_per_s = (station == kCellArriving || station == kCellLeaving) ? belt : 0.0;
   bullet.clamp = station == kCellClamping || station == kCellProcessing;
   for (int k = 0; k < 3; ++k) bullet.agv_after[k] = w.agv[kCellAgvX + k];
-  aux->Step(dt, bullet, body);
+  aux->Step(dt, bullet, body, parts);
   w.cell[kCellBodyX] = body[kRigidX];
   pull_state();
+  if (parts != nullptr) PartsFollowGrippers(w, parts);
   CellPhaseB(*params_, tick.tick, dt, w, scratch);
   WriteBodyPose(io);  // the rigid body's pose (phase B wrote the kinematic one)
+}
+
+void RobotCellBlock::UpdateParts(const CellWorld& w, bool body_left, const double* body,
+                                 double* parts) const {
+  // The body has left the line: its parts go with it.
+  if (body_left)
+    for (int row = 0; row < part_rows_; ++row)
+      if (parts[row * kPartSlots + kPartMode] == kPartOnBody) ParkPart(parts + row * kPartSlots);
+  for (size_t r = 0; r < config_.robots.size(); ++r) {
+    const int hand = hand_part_row(static_cast<int>(r));
+    if (hand < 0) continue;
+    const Robot& robot = config_.robots[r];
+    const int64_t* st = w.robot_state + r * kStateSlots;
+    double* part = parts + hand * kPartSlots;
+    const double mode = part[kPartMode];
+    if (st[kHolding] == 2 && mode != kPartInBuffer) {
+      // Reserved: the part lies in the buffer at the pick pose, at rest.
+      ParkPart(part);
+      SetRigid(robot.base * robot.spot_tcp.back(), Eigen::Vector3d::Zero(), Eigen::Vector3d::Zero(),
+               part + kPartRigid);
+      part[kPartMode] = kPartInBuffer;
+    } else if (st[kHolding] == 1) {
+      part[kPartMode] = kPartHeld;  // grasped: it follows the TCP from this step on
+    } else if (st[kHolding] == 0 && mode == kPartHeld) {
+      // Just opened the gripper at a place step (the step before the current one): within
+      // tolerance the part is fixed to the car body where it is; otherwise it is scrap.
+      const int place_step = static_cast<int>(st[kStep]) - 1;
+      const int spot = place_step >= 0 && place_step < static_cast<int>(robot.program_spot.size())
+                           ? robot.program_spot[static_cast<size_t>(place_step)]
+                           : -1;
+      if (st[kWeldOk] != 0 && spot >= 0 && spot < static_cast<int>(robot.spots.size())) {
+        double* placed = parts + (part_first_row_[r] + spot) * kPartSlots;
+        std::copy(part, part + kPartSlots, placed);
+        placed[kPartMode] = kPartOnBody;
+        const ArmPose in_body = RigidPose(body).Inverse() * RigidPose(part + kPartRigid);
+        const Eigen::Quaterniond q(in_body.R);
+        double* a = placed + kPartAttach;
+        a[0] = in_body.p.x(), a[1] = in_body.p.y(), a[2] = in_body.p.z();
+        a[3] = q.x(), a[4] = q.y(), a[5] = q.z(), a[6] = q.w();
+      }
+      ParkPart(part);
+    }
+  }
+}
+
+void RobotCellBlock::PartsFollowGrippers(const CellWorld& w, double* parts) const {
+  for (size_t r = 0; r < config_.robots.size(); ++r) {
+    const int hand = hand_part_row(static_cast<int>(r));
+    if (hand < 0 || parts[hand * kPartSlots + kPartMode] != kPartHeld) continue;
+    const Robot& robot = config_.robots[r];
+    const int off = dof_offset_[r];
+    ArmVector q = ArmVector::Zero(), qd = ArmVector::Zero();
+    for (int i = 0; i < robot.arm.dof; ++i) q(i) = w.q[off + i], qd(i) = w.qd[off + i];
+    // The part's centre sits at the TCP, turned with it; its velocity is the TCP's twist.
+    const ArmPose tcp = robot.base * ArmToolPose(robot.arm, q);
+    const Eigen::Matrix<double, 6, 1> twist = ArmToolJacobian(robot.arm, q) * qd;
+    SetRigid(tcp, robot.base.R * twist.head<3>(), robot.base.R * twist.tail<3>(),
+             parts + hand * kPartSlots + kPartRigid);
+  }
 }
 
 namespace {
@@ -935,6 +1168,7 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
           }
         }
         counts[kStationPhase] = kUnclamping;
+        counts[kClampRequest] = 0;
         cell[kStationTimer] = 0.0;
         // Robots still in their program abort and return home (the last program step).
         for (size_t r = 0; r < config_.robots.size(); ++r) {
@@ -991,6 +1225,33 @@ void RobotCellBlock::ApplyCommand(const TickInfo&, BlockIo& io, int command,
       }
       CellStartMoveFromReference(*params_, r, WorldView(io), goal);
       st[kPhase] = kExternal;
+      break;
+    }
+    case 6:
+      io.Field<int64_t>(counts_)[kClampManual] = args[0] != 0 ? 1 : 0;
+      break;
+    case 7:
+      io.Field<int64_t>(counts_)[kClampRequest] = args[0] != 0 ? 1 : 0;
+      break;
+    case 8:
+    case 9: {
+      double* agv = io.Field(agv_);
+      if (!config_.agv_enabled) {
+        ++io.Field<int64_t>(counts_)[kRejectedTargets];
+        break;
+      }
+      if (command == 8) {
+        agv[kAgvManual] = 1.0;
+        agv[kAgvGoalX] = args[0];
+        agv[kAgvGoalY] = args[1];
+      } else if (agv[kAgvManual] != 0) {
+        // Back to the shuttle where it left off: a load or unload in progress restarts once the
+        // AGV is back at its station (parts change hands only when it completes).
+        agv[kAgvManual] = 0.0;
+        if (agv[kAgvMode] == static_cast<double>(kLoading)) agv[kAgvMode] = kToPickup;
+        if (agv[kAgvMode] == static_cast<double>(kUnloading)) agv[kAgvMode] = kToDropoff;
+        agv[kAgvTimer] = 0.0;
+      }
       break;
     }
     default:
@@ -1064,6 +1325,7 @@ void RobotCellBlock::ComputeKpis(const TickInfo&, const BlockIo& io, std::span<d
                  ? static_cast<double>(counts[kPartsPlaced]) / static_cast<double>(attempts)
                  : 0.0;
   kpis[17] = static_cast<double>(counts[kFailedPicks]);
+  kpis[18] = static_cast<double>(counts[kFixtureCollisions]);
 }
 
 void RegisterRobotCellBlock(BlockRegistry& registry) {
@@ -1130,7 +1392,7 @@ void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
     }
     const Eigen::Vector3d tcp = (robot.base * ArmToolPose(robot.arm, q)).p;
     entity.primitives.push_back(Segment(previous, tcp, 0.3 * robot.link_radius_m, kJointColor));
-    if (io.Field<int64_t>(robot_state_)[r * kStateSlots + kHolding] == 1)
+    if (io.Field<int64_t>(robot_state_)[r * kStateSlots + kHolding] == 1 && part_first_row_[r] < 0)
       entity.primitives.push_back(
           Box(tcp, Eigen::Vector3d(0.2, 0.2, 0.1), {0.9, 0.8, 0.1, 1.0}));  // the carried part
   }
@@ -1151,6 +1413,30 @@ void RobotCellBlock::DescribeScene(const TickInfo& tick, const BlockIo& io,
     car.orientation = {body[kRigidQx], body[kRigidQy], body[kRigidQz], body[kRigidQw]};
   }
   scene.Entity("car_body").primitives.push_back(car);
+  if (parts_ != kInvalidField) {
+    // Bullet: the part bodies in the buffer, in the grippers and on the car body.
+    SceneEntity& parts = scene.Entity("parts");
+    for (size_t r = 0; r < config_.robots.size(); ++r) {
+      if (part_first_row_[r] < 0) continue;
+      const Robot& robot = config_.robots[r];
+      for (size_t k = 0; k <= robot.spots.size(); ++k) {
+        const double* part =
+            io.Field<double>(parts_) + (part_first_row_[r] + static_cast<int>(k)) * kPartSlots;
+        if (part[kPartMode] == kPartAbsent) continue;
+        const double* rigid = part + kPartRigid;
+        ScenePrimitive box = Box(Eigen::Vector3d(rigid[kRigidX], rigid[kRigidY], rigid[kRigidZ]),
+                                 robot.part_size_m, {0.9, 0.8, 0.1, 1.0});
+        box.orientation = {rigid[kRigidQx], rigid[kRigidQy], rigid[kRigidQz], rigid[kRigidQw]};
+        parts.primitives.push_back(box);
+      }
+    }
+  }
+  SceneEntity& fixtures = scene.Entity("fixtures");
+  for (const Fixture& fixture : config_.fixtures) {
+    ScenePrimitive box = Box(fixture.center_m, fixture.size_m, {0.55, 0.55, 0.6, 1.0});
+    box.orientation = {0.0, 0.0, std::sin(0.5 * fixture.yaw_rad), std::cos(0.5 * fixture.yaw_rad)};
+    fixtures.primitives.push_back(box);
+  }
   const double conveyor_length = config_.conveyor_length_m + config_.exit_length_m;
   scene.Entity("conveyor")
       .primitives.push_back(

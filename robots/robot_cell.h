@@ -6,9 +6,9 @@
 // the scenario loads), a weld counting when the tool centre point stays within the position
 // tolerance for the weld time. Drives are computed-torque servos with torque limits; the
 // built-in program is the baseline controller. Shared zones are interlocked, arms are checked
-// for collisions (capsules), a scripted visitor trips the safety scanner (slow-down, then a
-// category 0/1/2 stop), and the drives draw electrical power from the site bus (output port
-// power_W).
+// for collisions (capsules against each other, the body and the fixtures), a scripted visitor trips
+// the safety scanner (slow-down, then a category 0/1/2 stop), and the drives draw electrical power
+// from the site bus (output port power_W).
 #pragma once
 
 #include <memory>
@@ -26,6 +26,14 @@ namespace ftwin {
 
 class RobotCellBlock final : public Block {
  public:
+  /// A static box of the cell that arms and tools must not touch (and, in `physics: bullet`, a
+  /// static collider): the station's clamp posts and the scenario's `fixtures`.
+  struct Fixture {
+    std::string name;
+    Eigen::Vector3d center_m = Eigen::Vector3d::Zero();  ///< cell frame
+    Eigen::Vector3d size_m = Eigen::Vector3d::Ones();
+    double yaw_rad = 0.0;  ///< about +z
+  };
   struct Spot {
     Eigen::Vector3d position = Eigen::Vector3d::Zero();     ///< on the body, body frame [m]
     Eigen::Vector3d direction = -Eigen::Vector3d::UnitY();  ///< tool approach direction
@@ -53,6 +61,8 @@ class RobotCellBlock final : public Block {
     /// the body at its spots; `arm_loaded` is the arm carrying a part (servo and plant model).
     bool assembly = false;
     double part_mass_kg = 0.0;
+    /// The part's box (physics: bullet, where a part with mass is a rigid body).
+    Eigen::Vector3d part_size_m = Eigen::Vector3d(0.2, 0.2, 0.1);
     ArmModel arm_loaded;
   };
   /// Who integrates the arms: Bullet multibodies in a per-world WorldAux (the physics of
@@ -103,7 +113,18 @@ class RobotCellBlock final : public Block {
     // Assembly: gripper close/open time and the TCP tolerance a pick or place must hold.
     double grip_time_s = 0.5, grip_tolerance_m = 2e-3;
     int assembly_robots = 0;
+    /// The scenario's `fixtures` (at most kCellMaxFixtures). The block's own copy of the config
+    /// (config()) starts with the two clamp posts (ClampPosts), then these.
+    std::vector<Fixture> fixtures;
   };
+  /// The station's clamp posts beside the body at the station (right: y < 0, then left): 0.3 m
+  /// x 0.2 m, up to the body's underside (body_floor_m, at least 0.05 m), 0.15 m clear of its
+  /// sides.
+  static std::vector<Fixture> ClampPosts(const Config& config);
+  /// Rows of the `parts` field (physics: bullet): per assembly robot with part_mass_kg > 0 one
+  /// row per spot (the part placed there) and one for the part in hand, from its first row
+  /// (-1 for other robots). Returns the number of rows.
+  static int PartRows(const Config& config, std::vector<int>* first_row);
 
   RobotCellBlock(std::string name, Config config);
   ~RobotCellBlock() override;
@@ -136,7 +157,8 @@ class RobotCellBlock final : public Block {
   const CellParams& params() const { return *params_; }
   bool HasScene() const override { return true; }
   /// Robots (links as cylinders between joint origins, joints as spheres), the car body, the
-  /// conveyor and the visitor, in the cell frame.
+  /// conveyor, the fixtures (entity "fixtures"), the part bodies in Bullet mode (entity "parts";
+  /// natively a part in the gripper is drawn at the TCP) and the visitor, in the cell frame.
   void DescribeScene(const TickInfo& tick, const BlockIo& io, SceneBuilder& scene) const override;
 
   // Slots of the per-robot float array "robot" (public for tests).
@@ -208,17 +230,27 @@ class RobotCellBlock final : public Block {
     kSafety,
     kCycles,
     kRejectedTargets,
-    kPartsPlaced,  ///< parts placed within the grip tolerance
-    kPartsMissed,  ///< place steps without a part or out of tolerance
-    kFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
+    kPartsPlaced,         ///< parts placed within the grip tolerance
+    kPartsMissed,         ///< place steps without a part or out of tolerance
+    kFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
+    kFixtureCollisions,   ///< collision events against a fixture (arm, tool, AGV)
+    kLastCollisionTick,   ///< the last collision event: tick of the check that found it,
+    kLastCollisionRobot,  ///< the robot,
+    kLastCollisionKind,   ///< what it hit (CollisionKind),
+    kLastCollisionIndex,  ///< the other robot or the fixture (index into Config::fixtures)
+    kClampManual,         ///< 1: the station clamps and unclamps only on `clamp` commands
+    kClampRequest,        ///< manual clamping: the clamp is requested (clamp(1))
     kCellCounts
   };
+  /// What a collision event was against (counts slot kLastCollisionKind).
+  enum CollisionKind { kHitNone = 0, kHitRobot = 1, kHitBody = 2, kHitFixture = 3, kHitAgv = 4 };
   enum StationPhase {
     kArriving = 0,
     kClamping = 1,
     kProcessing = 2,
     kUnclamping = 3,
-    kLeaving = 4
+    kLeaving = 4,
+    kWaitClamp = 5  ///< manual clamping: the body stands at the station, unclamped
   };
   /// Safety state: 0 normal, 1 reduced speed, 2 stopping/stopped.
   // AGV slots (float array "agv").
@@ -233,6 +265,9 @@ class RobotCellBlock final : public Block {
     kAgvConsumed,
     kAgvStarvedS,
     kAgvBroken,
+    kAgvManual,  ///< 1: driving to (or waiting at) an agv_goal
+    kAgvGoalX,
+    kAgvGoalY,
     kAgvSlots
   };
   enum AgvMode { kToPickup = 0, kLoading = 1, kToDropoff = 2, kUnloading = 3, kWaiting = 4 };
@@ -247,6 +282,12 @@ class RobotCellBlock final : public Block {
   /// The car body's rigid-body state (CellBodySlot, robots/cell_bullet_world.h); Bullet mode
   /// only (kInvalidField with physics: native).
   FieldId body_rigid_field() const { return body_rigid_; }
+  /// The part bodies (CellPartSlot rows, robots/cell_bullet_world.h); Bullet mode with parts
+  /// only.
+  FieldId parts_field() const { return parts_; }
+  /// The `parts` row of robot r's part in hand (-1: none); the row of its spot k is this minus
+  /// the number of spots plus k.
+  int hand_part_row(int robot) const;
 
  private:
   bool native() const { return config_.physics == Physics::kNative; }
@@ -263,7 +304,14 @@ class RobotCellBlock final : public Block {
   FieldId q_ = kInvalidField, qd_ = kInvalidField, tau_ = kInvalidField, from_ = kInvalidField,
           to_ = kInvalidField, robot_ = kInvalidField, robot_state_ = kInvalidField,
           cell_ = kInvalidField, counts_ = kInvalidField, zone_owner_ = kInvalidField,
-          visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField;
+          visitor_ = kInvalidField, agv_ = kInvalidField, body_rigid_ = kInvalidField,
+          parts_ = kInvalidField;
+  std::vector<int> part_first_row_;  ///< per robot (PartRows)
+  int part_rows_ = 0;
+  /// Bullet mode: the part bodies' modes after phase A (buffer, hand, placed, removed).
+  void UpdateParts(const CellWorld& w, bool body_left, const double* body, double* parts) const;
+  /// Bullet mode: the parts in hand follow the TCP after the step.
+  void PartsFollowGrippers(const CellWorld& w, double* parts) const;
 };
 
 void RegisterRobotCellBlock(class BlockRegistry& registry);

@@ -27,6 +27,14 @@ constexpr int kCellMaxSpots = 16;  ///< weld or place spots per robot
 constexpr int kCellMaxWaypoints = 3 + 2 * kCellMaxSpots;
 /// 3 steps per weld spot, 6 per placed part (pick and place), and the return home
 constexpr int kCellMaxSteps = 6 * kCellMaxSpots + 1;
+/// Static boxes of the scenario's `fixtures` list (part tables, fences, pedestals).
+constexpr int kCellMaxFixtures = 16;
+/// The station's two clamp posts, always fixtures 0 and 1 (right: y < 0, left: y > 0).
+constexpr int kCellClampPosts = 2;
+constexpr int kCellMaxBoxes = kCellClampPosts + kCellMaxFixtures;
+/// The AGV's chassis, a box on the floor: length [m], height [m] and width beyond the wheel
+/// track [m] (the Bullet body and the fixture check).
+constexpr double kCellAgvLength = 1.0, kCellAgvHeight = 0.3, kCellAgvExtraWidth = 0.1;
 
 // Slots of the per-robot float array "robot".
 enum CellRobotSlot {
@@ -97,17 +105,33 @@ enum CellCountSlot {
   kCellSafety,
   kCellCycles,
   kCellRejectedTargets,
-  kCellPartsPlaced,  ///< parts placed within the grip tolerance
-  kCellPartsMissed,  ///< place steps without a part or out of tolerance
-  kCellFailedPicks,  ///< picks out of tolerance (the part stays in the buffer)
+  kCellPartsPlaced,         ///< parts placed within the grip tolerance
+  kCellPartsMissed,         ///< place steps without a part or out of tolerance
+  kCellFailedPicks,         ///< picks out of tolerance (the part stays in the buffer)
+  kCellFixtureCollisions,   ///< collision events of an arm, a tool or the AGV against a fixture
+  kCellLastCollisionTick,   ///< the last collision event: the tick of the check that found it,
+  kCellLastCollisionRobot,  ///< the robot,
+  kCellLastCollisionKind,   ///< what it hit (CellCollisionKind; 0 none yet),
+  kCellLastCollisionIndex,  ///< and which: the other robot or the fixture (-1 for the body)
+  kCellClampManual,         ///< 1: the station clamps and unclamps only on `clamp` commands
+  kCellClampRequest,  ///< manual clamping: 1 after clamp(engage 1), 0 after clamp(0) or unclamping
   kCellCountSlots
+};
+/// What the last collision event was against (counts slot kCellLastCollisionKind).
+enum CellCollisionKind {
+  kCellHitNone = 0,
+  kCellHitRobot = 1,    ///< another robot's arm or tool
+  kCellHitBody = 2,     ///< the clamped car body
+  kCellHitFixture = 3,  ///< a fixture (index: 0, 1 the clamp posts, then the `fixtures` list)
+  kCellHitAgv = 4       ///< the AGV's chassis ran into a fixture (robot -1, index: the fixture)
 };
 enum CellStationPhase {
   kCellArriving = 0,
   kCellClamping = 1,
   kCellProcessing = 2,
   kCellUnclamping = 3,
-  kCellLeaving = 4
+  kCellLeaving = 4,
+  kCellWaitClamp = 5  ///< manual clamping: the body stands at the station, unclamped
 };
 // AGV slots (float array "agv").
 enum CellAgvSlot {
@@ -121,6 +145,9 @@ enum CellAgvSlot {
   kCellAgvConsumed,
   kCellAgvStarvedS,
   kCellAgvBroken,
+  kCellAgvManual,  ///< 1: driving to (or waiting at) the goal of an agv_goal command
+  kCellAgvGoalX,   ///< that goal [m]
+  kCellAgvGoalY,
   kCellAgvSlots
 };
 enum CellAgvMode {
@@ -129,6 +156,14 @@ enum CellAgvMode {
   kCellAgvToDropoff = 2,
   kCellAgvUnloading = 3,
   kCellAgvWaiting = 4
+};
+
+/// A static box of the cell (a fixture): centre [m] and half extents [m] in the cell frame,
+/// turned by a yaw about +z (stored as its cosine and sine).
+struct CellBox {
+  double center[3] = {0, 0, 0};
+  double half[3] = {0, 0, 0};
+  double cos_yaw = 1.0, sin_yaw = 0.0;
 };
 
 /// One robot of the cell, flat (no heap): arm, base, limits, waypoints and weld program.
@@ -191,6 +226,9 @@ struct CellParams {
   double zone_xy_m[4] = {0, 0, 0, 0};
   int agv_triggers_safety = 1;
   double agv_footprint_radius_m = 0.6;
+  /// Fixtures the arms and tools are checked against: the clamp posts, then `fixtures`.
+  int num_fixtures = 0;
+  CellBox fixtures[kCellMaxBoxes];
 };
 
 /// One world's fields of a robot cell (plain pointers into the State or the device State).
@@ -419,11 +457,18 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
     if (belt > 0) power_W += c.conveyor_power_W;
     if (phase == kCellArriving && cell[kCellBodyX] >= 0.0) {
       if (c.body_kinematic != 0) cell[kCellBodyX] = 0.0;
-      counts[kCellStationPhase] = kCellClamping;
+      // Manual clamping: the body waits at the station until a clamp command.
+      const bool wait = counts[kCellClampManual] != 0 && counts[kCellClampRequest] == 0;
+      counts[kCellStationPhase] = wait ? kCellWaitClamp : kCellClamping;
       cell[kCellStationTimer] = 0.0;
     } else if (phase == kCellLeaving && cell[kCellBodyX] >= c.exit_length_m) {
       cell[kCellBodyX] = -c.conveyor_length_m;
       counts[kCellStationPhase] = kCellArriving;
+    }
+  } else if (phase == kCellWaitClamp) {
+    if (counts[kCellClampManual] == 0 || counts[kCellClampRequest] != 0) {
+      counts[kCellStationPhase] = kCellClamping;
+      cell[kCellStationTimer] = 0.0;
     }
   } else if (phase == kCellClamping) {
     cell[kCellStationTimer] += dt;
@@ -462,7 +507,15 @@ FTWIN_HD inline void CellPhaseA(const CellParams& c, double t, double dt, const 
   if (c.agv_enabled != 0) {
     double* agv = w.agv;
     AgvPose pose{agv[kCellAgvX], agv[kCellAgvY], agv[kCellAgvHeading]};
-    switch (static_cast<int>(agv[kCellAgvMode])) {
+    // An agv_goal command takes the AGV off its shuttle: it drives to the goal and waits there
+    // (its mode, timer and load stay as they were until agv_auto).
+    const int mode = agv[kCellAgvManual] != 0 ? -1 : static_cast<int>(agv[kCellAgvMode]);
+    if (mode == -1 && agv[kCellAgvBroken] == 0) {
+      double left = 0, right = 0;
+      if (!AgvGoToGoal(c.agv, pose, agv[kCellAgvGoalX], agv[kCellAgvGoalY], &left, &right))
+        AgvStep(c.agv, left, right, dt, &pose);
+    }
+    switch (mode) {
       case kCellAgvWaiting:
         if (agv[kCellAgvBuffer] + c.agv_parts_per_trip <= c.buffer_capacity)
           agv[kCellAgvMode] = static_cast<double>(kCellAgvToPickup);
@@ -683,6 +736,96 @@ FTWIN_HD inline double CellPointBoxDistance(const Eigen::Vector3d& p, const Eige
   return d.norm();
 }
 
+/// Distance between the segment a-b and a fixture box (0 when they intersect), exact: in the
+/// box's frame the squared distance of the point a + t (b - a) is a convex piecewise quadratic in
+/// t whose pieces end where the point crosses a face plane; each piece's minimum is closed-form.
+FTWIN_HD inline double CellSegmentBoxDistance(const Eigen::Vector3d& a, const Eigen::Vector3d& b,
+                                              const CellBox& box) {
+  const double ax = a.x() - box.center[0], ay = a.y() - box.center[1];
+  const double bx = b.x() - box.center[0], by = b.y() - box.center[1];
+  const double p[3] = {box.cos_yaw * ax + box.sin_yaw * ay, -box.sin_yaw * ax + box.cos_yaw * ay,
+                       a.z() - box.center[2]};
+  const double e[3] = {box.cos_yaw * bx + box.sin_yaw * by, -box.sin_yaw * bx + box.cos_yaw * by,
+                       b.z() - box.center[2]};
+  const double d[3] = {e[0] - p[0], e[1] - p[1], e[2] - p[2]};
+  // Piece boundaries: 0, the face-plane crossings inside (0, 1), 1; sorted.
+  double t[8];
+  int n = 0;
+  t[n++] = 0.0;
+  for (int k = 0; k < 3; ++k)
+    for (int side = -1; side <= 1; side += 2) {
+      if (d[k] == 0.0) continue;
+      const double crossing = (side * box.half[k] - p[k]) / d[k];
+      if (crossing > 0.0 && crossing < 1.0) t[n++] = crossing;
+    }
+  t[n++] = 1.0;
+  for (int i = 1; i < n; ++i)
+    for (int j = i; j > 0 && t[j] < t[j - 1]; --j) {
+      const double swap = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = swap;
+    }
+  double best = HUGE_VAL;
+  for (int piece = 0; piece + 1 < n; ++piece) {
+    const double lo = t[piece], hi = t[piece + 1], mid = 0.5 * (lo + hi);
+    // On this piece every coordinate stays on one side of its slab: outside ones contribute
+    // (p + d t - face)^2, whose sum is least at t = -sum d (p - face) / sum d^2.
+    double dd = 0.0, dp = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      const double x = p[k] + d[k] * mid;
+      if (x > box.half[k])
+        dd += d[k] * d[k], dp += d[k] * (p[k] - box.half[k]);
+      else if (x < -box.half[k])
+        dd += d[k] * d[k], dp += d[k] * (p[k] + box.half[k]);
+    }
+    const double s = dd > 0.0 ? CellClamp(-dp / dd, lo, hi) : lo;
+    double squared = 0.0;
+    for (int k = 0; k < 3; ++k) {
+      const double outside = CellMax(fabs(p[k] + d[k] * s) - box.half[k], 0.0);
+      squared += outside * outside;
+    }
+    best = CellMin(best, squared);
+  }
+  return sqrt(best);
+}
+
+/// Whether a capsule (segment a-b, radius r) reaches into a fixture box; a bounding-sphere test
+/// first, the exact distance only for pairs that may touch.
+FTWIN_HD inline bool CellCapsuleHitsBox(const Eigen::Vector3d& a, const Eigen::Vector3d& b,
+                                        double radius, const CellBox& box) {
+  const Eigen::Vector3d mid = 0.5 * (a + b);
+  const Eigen::Vector3d center(box.center[0], box.center[1], box.center[2]);
+  const double box_radius =
+      sqrt(box.half[0] * box.half[0] + box.half[1] * box.half[1] + box.half[2] * box.half[2]);
+  if ((mid - center).norm() > 0.5 * (b - a).norm() + box_radius + radius) return false;
+  return CellSegmentBoxDistance(a, b, box) < radius;
+}
+
+/// Whether the AGV's chassis (kCellAgvLength x (track + kCellAgvExtraWidth) x kCellAgvHeight,
+/// on the floor, turned by its heading) overlaps a fixture box: the heights overlap and no axis
+/// of the two rectangles in plan separates them (separating-axis test).
+FTWIN_HD inline bool CellAgvHitsBox(const CellParams& c, double x_m, double y_m, double heading_rad,
+                                    const CellBox& box) {
+  if (!(box.center[2] - box.half[2] < kCellAgvHeight && box.center[2] + box.half[2] > 0.0))
+    return false;
+  const double agv_half[2] = {0.5 * kCellAgvLength, 0.5 * (c.agv.track_m + kCellAgvExtraWidth)};
+  const double ca = cos(heading_rad), sa = sin(heading_rad);
+  // Axes of the chassis (a) and of the box (b) in plan; the centres' offset.
+  const double a_axes[2][2] = {{ca, sa}, {-sa, ca}};
+  const double b_axes[2][2] = {{box.cos_yaw, box.sin_yaw}, {-box.sin_yaw, box.cos_yaw}};
+  const double d[2] = {box.center[0] - x_m, box.center[1] - y_m};
+  for (int set = 0; set < 2; ++set)
+    for (int k = 0; k < 2; ++k) {
+      const double* axis = set == 0 ? a_axes[k] : b_axes[k];
+      const double ra = agv_half[0] * fabs(axis[0] * a_axes[0][0] + axis[1] * a_axes[0][1]) +
+                        agv_half[1] * fabs(axis[0] * a_axes[1][0] + axis[1] * a_axes[1][1]);
+      const double rb = box.half[0] * fabs(axis[0] * b_axes[0][0] + axis[1] * b_axes[0][1]) +
+                        box.half[1] * fabs(axis[0] * b_axes[1][0] + axis[1] * b_axes[1][1]);
+      if (fabs(d[0] * axis[0] + d[1] * axis[1]) >= ra + rb) return false;
+    }
+  return true;
+}
+
 /// Phase B: export (drive power from the new joint state), weld checks, release, collisions.
 FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, const CellWorld& w,
                                 const CellScratch& scratch) {
@@ -727,8 +870,10 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
   w.power_W[0] = power_W;
   CellWriteBodyPose(c, w);
 
-  // The station releases the body when every robot is done.
-  if (counts[kCellStationPhase] == kCellProcessing && scratch.all_done) {
+  // The station releases the body when every robot is done (with manual clamping, once the
+  // clamp is no longer requested).
+  if (counts[kCellStationPhase] == kCellProcessing && scratch.all_done &&
+      !(counts[kCellClampManual] != 0 && counts[kCellClampRequest] != 0)) {
     for (int r = 0; r < R; ++r) {
       const CellRobotParams& robot = c.robots[r];
       const int64_t* st = w.robot_state + r * kCellStateSlots;
@@ -746,12 +891,15 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       }
     }
     counts[kCellStationPhase] = kCellUnclamping;
+    counts[kCellClampRequest] = 0;
     cell[kCellStationTimer] = 0.0;
   }
 
-  // Collision checks between arms (capsules through the joint origins) and against the body.
+  // Collision checks between arms (capsules through the joint origins), against the body and
+  // against the fixtures.
   if (tick % c.collision_check_ticks == 0) {
     bool colliding = false;
+    int hit_robot = -1, hit_kind = kCellHitNone, hit_index = -1;
     Eigen::Vector3d points[kCellMaxRobots][kArmMaxDof + 2];
     int num_points[kCellMaxRobots] = {};
     for (int r = 0; r < R; ++r) {
@@ -770,12 +918,16 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
       for (int b = a + 1; b < R && !colliding; ++b)
         for (int i = 0; i + 1 < num_points[a] && !colliding; ++i)
           for (int j = 0; j + 1 < num_points[b] && !colliding; ++j)
-            colliding = CellSegmentDistance(points[a][i], points[a][i + 1], points[b][j],
-                                            points[b][j + 1]) <
-                        c.robots[a].link_radius_m + c.robots[b].link_radius_m;
+            if (CellSegmentDistance(points[a][i], points[a][i + 1], points[b][j],
+                                    points[b][j + 1]) <
+                c.robots[a].link_radius_m + c.robots[b].link_radius_m) {
+              colliding = true;
+              hit_robot = a, hit_kind = kCellHitRobot, hit_index = b;
+            }
     // Arm against the clamped body (the gun segment touches it by design and is excluded).
-    if (counts[kCellStationPhase] >= kCellClamping &&
-        counts[kCellStationPhase] <= kCellUnclamping) {
+    if ((counts[kCellStationPhase] >= kCellClamping &&
+         counts[kCellStationPhase] <= kCellUnclamping) ||
+        counts[kCellStationPhase] == kCellWaitClamp) {
       const Eigen::Vector3d half =
           0.5 * Eigen::Vector3d(c.body_size_m[0], c.body_size_m[1], c.body_size_m[2]);
       const Eigen::Vector3d center(cell[kCellBodyX], 0.0, c.body_floor_m + half.z());
@@ -783,11 +935,37 @@ FTWIN_HD inline void CellPhaseB(const CellParams& c, int64_t tick, double dt, co
         for (int i = 1; i + 2 < num_points[r] && !colliding; ++i)
           for (int s = 0; s <= 4 && !colliding; ++s) {
             const Eigen::Vector3d p = points[r][i] + (points[r][i + 1] - points[r][i]) * (s / 4.0);
-            colliding = CellPointBoxDistance(p, center, half) < c.robots[r].link_radius_m;
+            if (CellPointBoxDistance(p, center, half) < c.robots[r].link_radius_m) {
+              colliding = true;
+              hit_robot = r, hit_kind = kCellHitBody, hit_index = -1;
+            }
           }
     }
+    // Arms and tools against the fixtures, exactly (capsule against box). The base segment (the
+    // mount up to the first joint) is left out: it stands on the floor or on a pedestal.
+    for (int r = 0; r < R && !colliding; ++r)
+      for (int f = 0; f < c.num_fixtures && !colliding; ++f)
+        for (int i = 1; i + 1 < num_points[r] && !colliding; ++i)
+          if (CellCapsuleHitsBox(points[r][i], points[r][i + 1], c.robots[r].link_radius_m,
+                                 c.fixtures[f])) {
+            colliding = true;
+            hit_robot = r, hit_kind = kCellHitFixture, hit_index = f;
+          }
+    // The AGV's chassis against the fixtures.
+    if (c.agv_enabled != 0)
+      for (int f = 0; f < c.num_fixtures && !colliding; ++f)
+        if (CellAgvHitsBox(c, w.agv[kCellAgvX], w.agv[kCellAgvY], w.agv[kCellAgvHeading],
+                           c.fixtures[f])) {
+          colliding = true;
+          hit_robot = -1, hit_kind = kCellHitAgv, hit_index = f;
+        }
     if (colliding && counts[kCellInCollision] == 0) {
       ++counts[kCellCollisions];
+      if (hit_kind == kCellHitFixture || hit_kind == kCellHitAgv) ++counts[kCellFixtureCollisions];
+      counts[kCellLastCollisionTick] = tick;
+      counts[kCellLastCollisionRobot] = hit_robot;
+      counts[kCellLastCollisionKind] = hit_kind;
+      counts[kCellLastCollisionIndex] = hit_index;
       if (c.collision_stop != 0) cell[kCellUserOverride] = 0.0;
     }
     counts[kCellInCollision] = colliding ? 1 : 0;

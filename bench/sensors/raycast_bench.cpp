@@ -1,13 +1,14 @@
 // Rays per second per core for a 32-channel x 2048-azimuth lidar scan (HDL-32E table) over a
 // robot-cell scene of ~1000 primitives plus a ~20k-triangle mesh: ftwin's BVH against Bullet
 // rayTest and Intel Embree 3 (rtcIntersect1, one thread), the same scene and the same rays,
-// interleaved rounds, medians reported.
+// interleaved rounds, the ratios measured per round (usage: bench_sensors_raycast [rounds]).
 #include <btBulletCollisionCommon.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -195,7 +196,7 @@ void BatchedScans(const ftwin::LidarChannelTable& table, const ftwin::RaycastSce
   }
 }
 
-int main() {
+int main(int argc, char** argv) {
   ftwin::Diagnostics diagnostics;
   const auto table = ftwin::LoadLidarChannelTable(
       std::filesystem::path(FTWIN_SHARED_DIR) / "data/lidar/32db.yaml", &diagnostics);
@@ -302,15 +303,56 @@ int main() {
   }
 #endif
 
-  const int rounds = 5;
-  std::vector<double> ours_rate, bullet_rate, embree_rate;
+  // Rounds of: ftwin and Embree alternately, kRepeats scans each, then one Bullet scan (Bullet
+  // is ~15x slower, so one scan takes as long as all the others). Each round gives one rate per
+  // engine (the median of its scans) and so one ratio measured under the same machine load; the
+  // ratios are summarized over the rounds (median and range).
+  const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 7;
+  constexpr int kRepeats = 5;
+  std::vector<double> ours_rate, bullet_rate, embree_rate, bullet_ratio, embree_ratio;
   size_t ours_hits = 0, bullet_hits = 0, embree_hits = 0, distance_disagreements = 0;
+#if FTWIN_HAVE_EMBREE
+  auto embree_scan = [&] {
+    size_t count = 0;
+    RTCIntersectContext context;
+    rtcInitIntersectContext(&context);
+    for (const Ray& r : rays) {
+      RTCRayHit rayhit{};
+      rayhit.ray.org_x = static_cast<float>(r.origin[0]);
+      rayhit.ray.org_y = static_cast<float>(r.origin[1]);
+      rayhit.ray.org_z = static_cast<float>(r.origin[2]);
+      rayhit.ray.dir_x = static_cast<float>(r.direction[0]);
+      rayhit.ray.dir_y = static_cast<float>(r.direction[1]);
+      rayhit.ray.dir_z = static_cast<float>(r.direction[2]);
+      rayhit.ray.tnear = static_cast<float>(r.t_min);
+      rayhit.ray.tfar = static_cast<float>(r.t_max);
+      rayhit.ray.mask = 0xFFFFFFFFu;
+      rayhit.hit.geomID = RTC_INVALID_GEOMETRY_ID;
+      rtcIntersect1(embree_scene, &context, &rayhit);
+      count += rayhit.hit.geomID != RTC_INVALID_GEOMETRY_ID;
+    }
+    return count;
+  };
+#endif
   for (int round = 0; round < rounds; ++round) {
-    start = std::chrono::steady_clock::now();
-    ours.Cast(rays, hits);
-    ours_rate.push_back(rays.size() / Seconds(start));
+    std::vector<double> ours_scans, embree_scans;
+    for (int repeat = 0; repeat < kRepeats; ++repeat) {
+      start = std::chrono::steady_clock::now();
+      ours.Cast(rays, hits);
+      ours_scans.push_back(rays.size() / Seconds(start));
+#if FTWIN_HAVE_EMBREE
+      start = std::chrono::steady_clock::now();
+      embree_hits = embree_scan();
+      embree_scans.push_back(rays.size() / Seconds(start));
+#endif
+    }
+    ours_rate.push_back(Median(ours_scans));
     ours_hits = 0;
     for (const RayHit& hit : hits) ours_hits += hit.primitive >= 0;
+#if FTWIN_HAVE_EMBREE
+    embree_rate.push_back(Median(embree_scans));
+    embree_ratio.push_back(ours_rate.back() / embree_rate.back());
+#endif
 
     start = std::chrono::steady_clock::now();
     bullet_hits = 0;
@@ -330,29 +372,7 @@ int main() {
       }
     }
     bullet_rate.push_back(rays.size() / Seconds(start));
-
-#if FTWIN_HAVE_EMBREE
-    start = std::chrono::steady_clock::now();
-    embree_hits = 0;
-    RTCIntersectContext context;
-    rtcInitIntersectContext(&context);
-    for (const Ray& r : rays) {
-      RTCRayHit rayhit{};
-      rayhit.ray.org_x = static_cast<float>(r.origin[0]);
-      rayhit.ray.org_y = static_cast<float>(r.origin[1]);
-      rayhit.ray.org_z = static_cast<float>(r.origin[2]);
-      rayhit.ray.dir_x = static_cast<float>(r.direction[0]);
-      rayhit.ray.dir_y = static_cast<float>(r.direction[1]);
-      rayhit.ray.dir_z = static_cast<float>(r.direction[2]);
-      rayhit.ray.tnear = static_cast<float>(r.t_min);
-      rayhit.ray.tfar = static_cast<float>(r.t_max);
-      rayhit.ray.mask = 0xFFFFFFFFu;
-      rayhit.hit.geomID = RTC_INVALID_GEOMETRY_ID;
-      rtcIntersect1(embree_scene, &context, &rayhit);
-      embree_hits += rayhit.hit.geomID != RTC_INVALID_GEOMETRY_ID;
-    }
-    embree_rate.push_back(rays.size() / Seconds(start));
-#endif
+    bullet_ratio.push_back(ours_rate.back() / bullet_rate.back());
   }
   std::printf(
       "scene: %zu primitives + %zu triangles; scan %zu rays (HDL-32E 32 x 2048); "
@@ -361,15 +381,21 @@ int main() {
       ours.depth());
   std::printf("hits: ftwin %zu, Bullet %zu (%zu differ by > 0.25 m), Embree %zu\n", ours_hits,
               bullet_hits, distance_disagreements, embree_hits);
-  const double ours_median = Median(ours_rate), bullet_median = Median(bullet_rate);
-  std::printf("ftwin  BVH (double)          %8.3f M rays/s (median of %d)\n", ours_median / 1e6,
+  auto range = [](const std::vector<double>& v) {
+    return std::pair(*std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()));
+  };
+  std::printf("%d rounds; rates are medians over rounds, ratios per round: median [min, max]\n",
               rounds);
-  std::printf("Bullet rayTest               %8.3f M rays/s  -> ftwin / Bullet = %.1fx\n",
-              bullet_median / 1e6, ours_median / bullet_median);
+  std::printf("ftwin  BVH (double)           %8.3f M rays/s\n", Median(ours_rate) / 1e6);
+  std::printf(
+      "Bullet rayTest                %8.3f M rays/s  -> ftwin / Bullet = %.1fx [%.1f, %.1f]\n",
+      Median(bullet_rate) / 1e6, Median(bullet_ratio), range(bullet_ratio).first,
+      range(bullet_ratio).second);
 #if FTWIN_HAVE_EMBREE
-  const double embree_median = Median(embree_rate);
-  std::printf("Embree 3 rtcIntersect1 (1 t) %8.3f M rays/s  -> ftwin / Embree = %.0f%%\n",
-              embree_median / 1e6, 100 * ours_median / embree_median);
+  std::printf(
+      "Embree 3 rtcIntersect1 (1 t)  %8.3f M rays/s  -> ftwin / Embree = %.0f%% [%.0f, %.0f]\n",
+      Median(embree_rate) / 1e6, 100 * Median(embree_ratio), 100 * range(embree_ratio).first,
+      100 * range(embree_ratio).second);
   rtcReleaseScene(embree_scene);
   rtcReleaseDevice(device);
 #else

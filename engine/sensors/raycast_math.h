@@ -9,6 +9,15 @@
 #include "engine/rng.h"
 #include "gpu/host_device.h"
 
+// The host build of x86-64 tests the child boxes of a BVH node with SSE2 (part of the
+// x86-64 baseline, so no -march flag is needed); device code and other hosts use the scalar form.
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+#define FTWIN_RAYCAST_SSE2 1
+#include <emmintrin.h>
+#else
+#define FTWIN_RAYCAST_SSE2 0
+#endif
+
 namespace ftwin {
 
 /// A ray origin + t * direction, t in [t_min, t_max]; direction is unit length, so t is metres.
@@ -41,13 +50,20 @@ struct Aabb {
   double upper[3];
 };
 
-/// A BVH node: inner nodes have count == 0 and children first, first + 1... stored as
-/// `first` = index of the left child (right child = first + 1); leaves hold primitives
-/// order[first .. first + count).
-struct BvhNode {
-  Aabb box;
-  int32_t first;
-  int32_t count;
+/// Children of a BVH node (a 4-wide tree: fewer, wider steps per ray than a binary one).
+constexpr int kBvhWidth = 4;
+
+/// A BVH node holds the boxes of its (up to four) children, so one visit tests them all
+/// (128 bytes, two cache lines). bounds[axis][0 = lower, 1 = upper][child] are float, rounded
+/// outwards from the double bounds: a ray that meets a child's geometry always meets its box
+/// (the slab test itself runs in double). Child c is a leaf holding primitives
+/// first[c] .. first[c] + count[c] when count[c] > 0, else the inner node first[c]; an unused
+/// slot has an empty box (lower +inf, upper -inf) that no ray meets. Node 0 is the root;
+/// children come after their parent.
+struct alignas(64) BvhNode {
+  float bounds[3][2][kBvhWidth];
+  int32_t first[kBvhWidth];
+  int32_t count[kBvhWidth];
 };
 
 /// What a closest-hit query returns; primitive = -1 for a miss.
@@ -236,10 +252,105 @@ struct SceneView {
   int32_t num_planes;
 };
 
-/// Maximum BVH depth the traversal stack supports (the builder guarantees it).
+/// Maximum depth of the binary tree the BVH is collapsed from (the builder guarantees it).
 constexpr int kBvhMaxDepth = 64;
+/// Entries of the traversal stack (up to 3 per level of the 4-wide tree); the builder checks
+/// that no path can need more.
+constexpr int kBvhStackSize = 96;
 
-/// Closest hit of one ray in the scene.
+/// A ray prepared for box tests: 1 / direction and, per axis, which bound the ray meets first
+/// (1 = upper when the direction is negative, -0 included).
+struct RaySlabs {
+  double origin[3];
+  double inverse[3];
+  int near_side[3];
+};
+
+FTWIN_HD inline RaySlabs PrepareSlabs(const Ray& ray) {
+  RaySlabs slabs;
+  for (int axis = 0; axis < 3; ++axis) {
+    slabs.origin[axis] = ray.origin[axis];
+    slabs.inverse[axis] = 1.0 / ray.direction[axis];
+    slabs.near_side[axis] = slabs.inverse[axis] < 0.0 ? 1 : 0;
+  }
+  return slabs;
+}
+
+/// Slab test of the children of `node` within [t_min, t_max]: bit c of the result is set when
+/// the ray meets child c's box, enter[c] is where it enters. The near and far bounds are chosen
+/// by the direction's sign, so there is no swap; a NaN (0 * inf: the origin on a slab plane of
+/// a parallel ray) never shrinks the interval, and an empty box is never met (its far distance
+/// is -inf). This scalar form is the device path and the reference of the SSE2 one.
+FTWIN_HD inline int SlabTestChildrenScalar(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                           double t_max, double enter[kBvhWidth]) {
+  double lower[kBvhWidth], upper[kBvhWidth];
+  for (int c = 0; c < kBvhWidth; ++c) {
+    lower[c] = t_min;
+    upper[c] = t_max;
+  }
+  for (int axis = 0; axis < 3; ++axis) {
+    const float* near_bound = node.bounds[axis][slabs.near_side[axis]];
+    const float* far_bound = node.bounds[axis][1 - slabs.near_side[axis]];
+    for (int c = 0; c < kBvhWidth; ++c) {
+      const double t_near =
+          (static_cast<double>(near_bound[c]) - slabs.origin[axis]) * slabs.inverse[axis];
+      const double t_far =
+          (static_cast<double>(far_bound[c]) - slabs.origin[axis]) * slabs.inverse[axis];
+      lower[c] = t_near > lower[c] ? t_near : lower[c];
+      upper[c] = t_far < upper[c] ? t_far : upper[c];
+    }
+  }
+  int met = 0;
+  for (int c = 0; c < kBvhWidth; ++c) {
+    enter[c] = lower[c];
+    met |= lower[c] <= upper[c] ? 1 << c : 0;
+  }
+  return met;
+}
+
+#if FTWIN_RAYCAST_SSE2
+/// The same operations on two children at a time (one SSE2 lane per child). maxpd(a, b) is
+/// a > b ? a : b and minpd(a, b) is a < b ? a : b, NaN included, exactly the scalar selects,
+/// and sub, mul and the float-to-double conversion are exact IEEE operations: bit-identical
+/// to SlabTestChildrenScalar (tests/engine/sensors/raycast_test.cpp checks it).
+inline int SlabTestChildrenSse2(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                double t_max, double enter[kBvhWidth]) {
+  __m128d lower01 = _mm_set1_pd(t_min), upper01 = _mm_set1_pd(t_max);
+  __m128d lower23 = lower01, upper23 = upper01;
+  for (int axis = 0; axis < 3; ++axis) {
+    const __m128d origin = _mm_set1_pd(slabs.origin[axis]);
+    const __m128d inverse = _mm_set1_pd(slabs.inverse[axis]);
+    const __m128 near_bound = _mm_loadu_ps(node.bounds[axis][slabs.near_side[axis]]);
+    const __m128 far_bound = _mm_loadu_ps(node.bounds[axis][1 - slabs.near_side[axis]]);
+    const __m128d near01 = _mm_cvtps_pd(near_bound);
+    const __m128d near23 = _mm_cvtps_pd(_mm_movehl_ps(near_bound, near_bound));
+    const __m128d far01 = _mm_cvtps_pd(far_bound);
+    const __m128d far23 = _mm_cvtps_pd(_mm_movehl_ps(far_bound, far_bound));
+    lower01 = _mm_max_pd(_mm_mul_pd(_mm_sub_pd(near01, origin), inverse), lower01);
+    lower23 = _mm_max_pd(_mm_mul_pd(_mm_sub_pd(near23, origin), inverse), lower23);
+    upper01 = _mm_min_pd(_mm_mul_pd(_mm_sub_pd(far01, origin), inverse), upper01);
+    upper23 = _mm_min_pd(_mm_mul_pd(_mm_sub_pd(far23, origin), inverse), upper23);
+  }
+  _mm_storeu_pd(enter, lower01);
+  _mm_storeu_pd(enter + 2, lower23);
+  return _mm_movemask_pd(_mm_cmple_pd(lower01, upper01)) |
+         (_mm_movemask_pd(_mm_cmple_pd(lower23, upper23)) << 2);
+}
+#endif
+
+/// The slab test of a node's children the traversal uses: SSE2 on x86 hosts, scalar elsewhere.
+FTWIN_HD inline int SlabTestChildren(const BvhNode& node, const RaySlabs& slabs, double t_min,
+                                     double t_max, double enter[kBvhWidth]) {
+#if FTWIN_RAYCAST_SSE2
+  return SlabTestChildrenSse2(node, slabs, t_min, t_max, enter);
+#else
+  return SlabTestChildrenScalar(node, slabs, t_min, t_max, enter);
+#endif
+}
+
+/// Closest hit of one ray in the scene: ordered depth-first traversal (nearest child first,
+/// the others stacked farthest first; a stacked child is dropped once a hit closer than its
+/// entry is known).
 FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
   RayHit hit = {INFINITY, -1};
   for (int32_t i = 0; i < scene.num_planes; ++i) {
@@ -251,21 +362,42 @@ FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
     }
   }
   if (scene.num_nodes == 0) return hit;
-  const double inverse[3] = {1.0 / ray.direction[0], 1.0 / ray.direction[1],
-                             1.0 / ray.direction[2]};
-  // Each stacked node keeps its entry distance: it is skipped once a closer hit is known.
-  int32_t stack[kBvhMaxDepth];
-  double stack_enter[kBvhMaxDepth];
+  const RaySlabs slabs = PrepareSlabs(ray);
+  int32_t stack_first[kBvhStackSize];
+  int32_t stack_count[kBvhStackSize];
+  double stack_enter[kBvhStackSize];
   int stack_size = 0;
-  int32_t node_index = 0;
-  double enter, exit;
-  if (!SlabInterval(ray.origin, inverse, scene.nodes[0].box.lower, scene.nodes[0].box.upper,
-                    ray.t_min, ray.t_max, &enter, &exit))
-    return hit;
+  // The current item: inner node `first` when count == 0, else a leaf's primitive range.
+  int32_t first = 0, count = 0;
   for (;;) {
-    const BvhNode& node = scene.nodes[node_index];
-    if (node.count > 0) {
-      for (int32_t i = node.first; i < node.first + node.count; ++i) {
+    if (count == 0) {
+      const BvhNode& node = scene.nodes[first];
+      double enter[kBvhWidth];
+      const int met = SlabTestChildren(node, slabs, ray.t_min, ray.t_max, enter);
+      if (met != 0) {
+        // The met children by entry distance, nearest first (insertion sort, stable).
+        int order[kBvhWidth];
+        int num_met = 0;
+        for (int c = 0; c < kBvhWidth; ++c) {
+          if (!(met & (1 << c))) continue;
+          int k = num_met++;
+          while (k > 0 && enter[order[k - 1]] > enter[c]) {
+            order[k] = order[k - 1];
+            --k;
+          }
+          order[k] = c;
+        }
+        for (int k = num_met - 1; k > 0; --k) {
+          stack_first[stack_size] = node.first[order[k]];
+          stack_count[stack_size] = node.count[order[k]];
+          stack_enter[stack_size++] = enter[order[k]];
+        }
+        first = node.first[order[0]];
+        count = node.count[order[0]];
+        continue;
+      }
+    } else {
+      for (int32_t i = first; i < first + count; ++i) {
         const double t = IntersectPrimitive(ray, scene.primitives[i]);
         if (t < hit.t) {
           hit.t = t;
@@ -273,40 +405,16 @@ FTWIN_HD inline RayHit CastRay(const SceneView& scene, Ray ray) {
           ray.t_max = t;
         }
       }
-    } else {
-      const BvhNode& left = scene.nodes[node.first];
-      const BvhNode& right = scene.nodes[node.first + 1];
-      double left_enter, right_enter, left_exit, right_exit;
-      const bool hit_left = SlabInterval(ray.origin, inverse, left.box.lower, left.box.upper,
-                                         ray.t_min, ray.t_max, &left_enter, &left_exit);
-      const bool hit_right = SlabInterval(ray.origin, inverse, right.box.lower, right.box.upper,
-                                          ray.t_min, ray.t_max, &right_enter, &right_exit);
-      if (hit_left && hit_right) {
-        // Nearer child first; the other waits on the stack.
-        const bool left_first = left_enter <= right_enter;
-        stack[stack_size] = left_first ? node.first + 1 : node.first;
-        stack_enter[stack_size++] = left_first ? right_enter : left_enter;
-        node_index = left_first ? node.first : node.first + 1;
-        continue;
-      }
-      if (hit_left || hit_right) {
-        node_index = hit_left ? node.first : node.first + 1;
-        continue;
-      }
     }
-    // Pop, skipping nodes that a closer hit has since made unreachable.
-    bool found = false;
-    while (stack_size > 0) {
+    // Pop, skipping items that a closer hit has since made unreachable.
+    for (;;) {
+      if (stack_size == 0) return hit;
       --stack_size;
-      if (stack_enter[stack_size] <= ray.t_max) {
-        node_index = stack[stack_size];
-        found = true;
-        break;
-      }
+      if (stack_enter[stack_size] <= ray.t_max) break;
     }
-    if (!found) break;
+    first = stack_first[stack_size];
+    count = stack_count[stack_size];
   }
-  return hit;
 }
 
 /// Range-finder return model of lidars, scanners and depth cameras.

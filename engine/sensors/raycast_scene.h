@@ -28,7 +28,8 @@ class RaycastScene {
   int32_t AddMesh(std::span<const double> vertices_xyz, std::span<const int32_t> indices,
                   int32_t body = -1);
 
-  /// Builds the BVH (binned SAH on the longest centroid axis, at most 4 primitives a leaf).
+  /// Builds the BVH (binned SAH over all three axes with a per-kind intersection cost, at
+  /// most 8 primitives a leaf).
   void Build();
   /// Replaces primitive `id` (same kind; a moving body), then Refit().
   void Update(int32_t id, const Primitive& primitive);
@@ -42,11 +43,10 @@ class RaycastScene {
 
   int32_t num_primitives() const { return static_cast<int32_t>(ordered_.size()); }
   int32_t num_nodes() const { return static_cast<int32_t>(nodes_.size()); }
-  /// Depth of the deepest leaf (root = 1).
+  /// Depth of the deepest leaf of the 4-wide BVH (root = 1).
   int depth() const { return depth_; }
 
  private:
-  void BuildNode(int32_t index, int32_t begin, int32_t end, int depth);
   std::vector<Primitive> added_;  // by id (bounded primitives and planes mixed)
   std::vector<int32_t> plane_ids_;
   std::vector<Primitive> planes_;

@@ -45,9 +45,9 @@ std::string Ur5e(const std::string& name, double x, const std::string& spots) {
 }
 
 // Two UR5e sharing a zone on a short conveyor, with a visitor who trips the scanner (reduced
-// speed, then a category 1 stop) and an AGV supplying parts: every part of the per-world step
-// runs within 2.5 s. The AGV's footprint stays 3.6 m from the protective zone, beyond the
-// scanners' slow-down distance.
+// speed, then a category 1 stop), an AGV supplying parts and fixtures (a fence and a bracket
+// beside the spots that the tools touch): every part of the per-world step runs within 2.5 s. The
+// AGV's footprint stays 3.6 m from the protective zone, beyond the scanners' slow-down distance.
 std::string NativeCell(const std::string& physics = "native") {
   const std::string spots =
       "          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0], zone: middle}\n"
@@ -70,6 +70,9 @@ blocks:
     weld_time: 100ms
     zones: [middle]
     collision_check_ticks: 5
+    fixtures:
+      - {name: fence, center_m: [0.0, -2.0, 1.0], size_m: [4.0, 0.1, 2.0]}
+      - {name: bracket, center_m: [0.0, -0.36, 0.47], size_m: [0.04, 0.04, 0.04], yaw_rad: 0.4}
     agv: {pickup_xy_m: [-2.0, 4.5], dropoff_xy_m: [0.0, 4.5], load_time: 200ms, parts_per_trip: 2, buffer_capacity: 3, buffer_initial: 1}
     visitor: {enter_at: 2300ms, speed_m_per_s: 6.0, start_distance_m: 4.0, closest_distance_m: 1.0, dwell: 200ms}
     robots:
@@ -96,6 +99,12 @@ void SubmitFor(Simulator& simulator, int world, int as_world) {
       {2000, as_world, "cell!encoder_failure", {world == 1 ? 1.0 : 0.0}, "test"},
       {2500, as_world, "cell!encoder_failure", {world == 1 ? 1.0 : 0.0, 0.0}, "test"},
       {2800, as_world, "cell/release", {}, "test"},
+      // World 1 clamps by command (its body waits unclamped from 0.5 s to 0.8 s); every AGV
+      // leaves its shuttle for a goal and resumes it.
+      {0, as_world, "cell/clamp_mode", {world == 1 ? 1.0 : 0.0}, "test"},
+      {800, as_world, "cell/clamp", {1}, "test"},
+      {300, as_world, "cell/agv_goal", {-1.0 - 0.5 * world, 3.5}, "test"},
+      {1600, as_world, "cell/agv_auto", {}, "test"},
   };
   for (const Command& command : commands) {
     INFO(command.target << " at " << command.tick);
@@ -196,6 +205,10 @@ void EmulatedParity(int worlds, int64_t ticks, int64_t chunk, int64_t nan_tick, 
   CHECK(Kpi(cpu, "welds", 2) >= 1);
   CHECK(Kpi(cpu, "interlock_wait_s", 0) > 0.0);
   CHECK(Kpi(cpu, "collisions", 0) >= 1);
+  // The robots' tools pass the bracket between the two spots (collisions against a fixture).
+  CHECK(Kpi(cpu, "fixture_collisions", 0) + Kpi(cpu, "fixture_collisions", 1) +
+            Kpi(cpu, "fixture_collisions", 2) >=
+        1);
   CHECK(Kpi(cpu, "safety_stop_s", 0) > 0.0);
   CHECK(Kpi(cpu, "rejected_targets", 0) >= 1);
   CHECK(Kpi(cpu, "rejected_targets", 2) == 0);

@@ -589,6 +589,15 @@ TEST_CASE("Recordings carry the cell as a Foxglove 3D scene matching the kinemat
     REQUIRE(entities.count("r1"));
     CHECK(entities.count("car_body"));
     CHECK(entities.count("conveyor"));
+    // The fixtures: here the two clamp posts, at their configured centres.
+    REQUIRE(entities.count("fixtures"));
+    const nlohmann::json& posts = entities["fixtures"]["cubes"];
+    REQUIRE(posts.size() == 2);
+    for (size_t f = 0; f < 2; ++f) {
+      const Eigen::Vector3d center = Cell(*loaded.model).config().fixtures[f].center_m;
+      CHECK(posts[f]["pose"]["position"]["y"].get<double>() == center.y());
+      CHECK(posts[f]["pose"]["position"]["z"].get<double>() == center.z());
+    }
     CHECK(entities["r1"]["frame_id"] == "world0");
     const RobotCellBlock& cell = Cell(*loaded.model);
     const RobotCellBlock::Robot& robot = cell.config().robots[0];
