@@ -8,7 +8,9 @@
 // Each configuration steps `ticks` ticks after a 10-tick warm-up, in one Step() call (the way
 // `ftwin run` steps: host syncs only at commands, faults, resets and at the end). With
 // --world-steps W the CPU rows step clamp(W / worlds, 3, ticks) ticks instead, so every row
-// costs about the same; CUDA rows always step `ticks`.
+// costs about the same; CUDA rows always step `ticks`. For scenarios with range sensors
+// (scenarios/sensors/lidar_yard.yaml) a second line per batch size gives the beams cast per
+// second (world-steps/s times the beams a world casts per tick).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +21,7 @@
 
 #include "bench/gpu/bench_args.h"
 #include "engine/scenario.h"
+#include "engine/sensors/range_sensor_block.h"
 #include "engine/simulator.h"
 #include "gpu/executor.h"
 #include "plants/register.h"
@@ -54,6 +57,17 @@ Result Measure(const std::string& file, int worlds, int threads, SimDevice devic
           simulator.state().Hash()};
 }
 
+// Beams the range sensors of a model cast per world and tick (a sensor with period P casts its
+// beams every P ticks).
+double RaysPerWorldStep(const Model& model) {
+  double rays = 0.0;
+  for (int b = 0; b < model.num_blocks(); ++b)
+    if (const auto* sensor = dynamic_cast<const RangeSensorBlock*>(&model.block(b)))
+      rays += static_cast<double>(sensor->rays().size()) /
+              static_cast<double>(model.binding(b).period_ticks);
+  return rays;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +93,8 @@ int main(int argc, char** argv) {
     std::printf("%s: %zu bytes of device State per world (FP64 everywhere)\n", file.c_str(),
                 probe.device_bytes_per_world());
   }
+  const double rays = RaysPerWorldStep(*Load(file, 1, 1));
+  if (rays > 0) std::printf("range sensors: %.0f beams per world and tick\n", rays);
   std::printf("CUDA: %s\n", cuda ? "available" : ("skipped: " + why).c_str());
   std::printf("%8s %6s %14s %14s %14s %14s  %s\n", "worlds", "ticks", "cpu 1 thread",
               "cpu 2 threads", "emulated", "cuda", "(world-steps/s; hashes equal cpu/emulated)");
@@ -101,6 +117,12 @@ int main(int argc, char** argv) {
                 !cpu_too                                               ? "(cpu skipped)"
                 : cpu1.hash == cpu2.hash && cpu1.hash == emulated.hash ? "yes"
                                                                        : "NO (bug)");
+    if (rays > 0)
+      std::printf("%8s %6s %14s %14s %14s %14s  (rays/s)\n", "", "",
+                  bench::RateCell(rays * cpu1.world_steps_per_s).c_str(),
+                  bench::RateCell(rays * cpu2.world_steps_per_s).c_str(),
+                  bench::RateCell(rays * emulated.world_steps_per_s).c_str(),
+                  bench::RateCell(rays * device.world_steps_per_s).c_str());
     std::fflush(stdout);
   }
   return 0;

@@ -46,6 +46,14 @@ timeout 180 "$BUILD/bench/gpu/bench_gpu_scenario" --scenario scenarios/energy/si
   > "$OUT/bench_gpu_energy.txt" 2>&1
 echo "energy bench exit: $?" | tee -a "$OUT/summary.txt"
 cat "$OUT/bench_gpu_energy.txt"
+# Lidar ray casting on the device path (the range_sensor block; scenarios/sensors/lidar_yard.yaml
+# casts 33 309 beams per world and tick): world-steps/s and rays/s (the H200 target is
+# >= 1e9 lidar rays/s). CPU columns up to 64 worlds, CUDA 40 ticks.
+timeout 150 "$BUILD/bench/gpu/bench_gpu_scenario" --scenario scenarios/sensors/lidar_yard.yaml \
+  --world-steps 200 --ticks 40 --worlds 1,64,1024,4096 --max-cpu-worlds 64 \
+  > "$OUT/bench_gpu_lidar.txt" 2>&1
+echo "lidar bench exit: $?" | tee -a "$OUT/summary.txt"
+cat "$OUT/bench_gpu_lidar.txt"
 # The robot cell (native physics) as a batched environment: env-steps/s with random joint
 # targets every control period; CPU columns up to 4096 worlds, the Bullet peer up to 256.
 timeout 180 "$BUILD/bench/gpu/bench_gpu_robot_cell" --periods 20 \

@@ -1,12 +1,13 @@
 #include "engine/sensors/range_sensor_block.h"
 
-#include "engine/sensors/raycast_batch.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "engine/device_state.h"
 #include "engine/scenario.h"
 #include "engine/sensors/mesh_file.h"
+#include "engine/sensors/range_sensor_kernels.h"
+#include "engine/sensors/raycast_batch.h"
 
 namespace ftwin {
 namespace {
@@ -159,8 +160,9 @@ std::unique_ptr<Block> RangeSensorBlock::FromParams(const std::string& name, Par
   for (ParamReader& object : params.ChildList("scene", true)) AddObject(object, &scene, &bodies);
   scene.Build();
   for (MovingBody& body : bodies) body.scene.Build();
-  if (bodies.size() > 16)
-    params.Error("scene", std::to_string(bodies.size()) + " bodies", "expected at most 16 bodies");
+  if (bodies.size() > static_cast<size_t>(kRangeMaxBodies))
+    params.Error("scene", std::to_string(bodies.size()) + " bodies",
+                 "expected at most " + std::to_string(kRangeMaxBodies) + " bodies");
   const int64_t period_ns = params.DurationNs("period", 0);
   params.Finish();
   return std::make_unique<RangeSensorBlock>(name, std::move(scene), std::move(rays), returns,
@@ -195,37 +197,91 @@ void RangeSensorBlock::Declare(const DeclareContext& context, BlockDeclaration& 
                                       .checked = false});
 }
 
+RangeSensorScenes RangeSensorBlock::HostScenes() const {
+  RangeSensorScenes s;
+  s.scene = scene_.View();
+  s.num_bodies = static_cast<int32_t>(std::min<size_t>(bodies_.size(), kRangeMaxBodies));
+  for (int32_t b = 0; b < s.num_bodies; ++b)
+    s.bodies[b] = bodies_[static_cast<size_t>(b)].scene.View();
+  s.rays = rays_.data();
+  s.num_beams = static_cast<int32_t>(rays_.size());
+  s.returns = returns_;
+  return s;
+}
+
 void RangeSensorBlock::Update(const TickInfo& tick, BlockIo& io) const {
+  const RangeSensorScenes scenes = HostScenes();
+  // Body poses of this world, once (the device driver computes them per beam: same values).
+  BodyFrame frames[kRangeMaxBodies];
+  for (int32_t b = 0; b < scenes.num_bodies; ++b)
+    frames[b] = BodyFrameFromPose(io.In(in_pose_[4 * b])[0], io.In(in_pose_[4 * b + 1])[0],
+                                  io.In(in_pose_[4 * b + 2])[0], io.In(in_pose_[4 * b + 3])[0]);
+  const auto frame = [&frames](int32_t b) { return frames[b]; };
+  const CounterRng rng = io.Rng(tick.seed, 0);
   double* range = io.Out(out_range_);
   double* truth = io.Field<double>(true_range_);
-  const SceneView view = scene_.View();
-  const CounterRng rng = io.Rng(tick.seed, 0);
-  const uint64_t beams = rays_.size();
-  // Body poses of this world: ray -> body frame is p_local = Rz(-yaw) (p - position).
-  double pose[4 * 16] = {};
-  const size_t num_bodies = std::min<size_t>(bodies_.size(), 16);
-  for (size_t b = 0; b < num_bodies; ++b)
-    for (int k = 0; k < 4; ++k) pose[4 * b + k] = io.In(in_pose_[4 * b + k])[0];
-  for (size_t i = 0; i < rays_.size(); ++i) {
-    RayHit hit = CastRay(view, rays_[i]);
-    for (size_t b = 0; b < num_bodies; ++b) {
-      const double* q = pose + 4 * b;
-      const double c = std::cos(q[3]), s = std::sin(q[3]);
-      const Ray& w = rays_[i];
-      Ray local = w;
-      const double dx = w.origin[0] - q[0], dy = w.origin[1] - q[1];
-      local.origin[0] = c * dx + s * dy;
-      local.origin[1] = -s * dx + c * dy;
-      local.origin[2] = w.origin[2] - q[2];
-      local.direction[0] = c * w.direction[0] + s * w.direction[1];
-      local.direction[1] = -s * w.direction[0] + c * w.direction[1];
-      local.t_max = std::min(w.t_max, hit.t);  // only nearer hits matter
-      const RayHit body_hit = CastRay(bodies_[b].scene.View(), local);
-      if (body_hit.t < hit.t) hit = body_hit;
-    }
-    truth[i] = hit.t;
-    range[i] = MeasuredRange(returns_, hit.t, rng, static_cast<uint64_t>(tick.tick) * beams + i);
+  for (int32_t i = 0; i < scenes.num_beams; ++i)
+    RangeSensorBeam(scenes, frame, rng, tick.tick, i, range, truth);
+}
+
+namespace {
+
+// One scene in executor memory: its arrays and the view with their device pointers.
+struct DeviceScene {
+  gpu::DeviceArray<Primitive> primitives, planes;
+  gpu::DeviceArray<BvhNode> nodes;
+  SceneView view{};
+};
+
+DeviceScene UploadScene(gpu::Executor& executor, const SceneView& host) {
+  DeviceScene d;
+  d.primitives = gpu::DeviceArray<Primitive>::FromHost(executor, host.primitives,
+                                                       static_cast<size_t>(host.num_primitives));
+  d.nodes = gpu::DeviceArray<BvhNode>::FromHost(executor, host.nodes,
+                                                static_cast<size_t>(host.num_nodes));
+  d.planes = gpu::DeviceArray<Primitive>::FromHost(executor, host.planes,
+                                                   static_cast<size_t>(host.num_planes));
+  d.view = {d.primitives.data(), host.num_primitives, d.nodes.data(),
+            host.num_nodes,      d.planes.data(),     host.num_planes};
+  return d;
+}
+
+struct RangeSensorDeviceData final : DeviceBlockData {
+  DeviceScene scene;
+  std::vector<DeviceScene> bodies;
+  gpu::DeviceArray<Ray> rays;
+  RangeSensorScenes scenes{};  ///< the views of the copies above
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceBlockData> RangeSensorBlock::CreateDeviceData(gpu::Executor& executor) const {
+  auto data = std::make_unique<RangeSensorDeviceData>();
+  data->scenes = HostScenes();
+  data->scene = UploadScene(executor, data->scenes.scene);
+  data->scenes.scene = data->scene.view;
+  for (int32_t b = 0; b < data->scenes.num_bodies; ++b) {
+    data->bodies.push_back(UploadScene(executor, data->scenes.bodies[b]));
+    data->scenes.bodies[b] = data->bodies.back().view;
   }
+  data->rays = gpu::DeviceArray<Ray>::FromHost(executor, rays_.data(), rays_.size());
+  data->scenes.rays = data->rays.data();
+  return data;
+}
+
+void RangeSensorBlock::UpdateDevice(const TickInfo& tick, const DeviceState& state,
+                                    const BlockBinding& binding,
+                                    const DeviceBlockData* data) const {
+  RangeSensorArgs a;
+  a.scenes = static_cast<const RangeSensorDeviceData*>(data)->scenes;
+  a.seed = tick.seed;
+  a.stream = binding.stream_base;  // BlockIo::Rng(seed, 0)
+  a.tick = tick.tick;
+  for (int32_t b = 0; b < a.scenes.num_bodies; ++b)
+    for (int k = 0; k < 4; ++k) a.pose[4 * b + k] = state.Input(binding, in_pose_[4 * b + k]);
+  a.range = state.Output(binding, out_range_);
+  a.truth = state.Field<double>(true_range_);
+  RangeSensorOnDevice(state.executor(), state.num_worlds(), a);
 }
 
 }  // namespace ftwin

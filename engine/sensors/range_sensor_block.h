@@ -12,6 +12,7 @@
 #include "engine/block.h"
 #include "engine/params.h"
 #include "engine/sensors/lidar_pattern.h"
+#include "engine/sensors/range_sensor_world.h"
 #include "engine/sensors/raycast_scene.h"
 
 namespace ftwin {
@@ -42,10 +43,18 @@ class RangeSensorBlock final : public Block {
   std::string type_name() const override { return "range_sensor"; }
   void Declare(const DeclareContext& context, BlockDeclaration& declaration) override;
   void Update(const TickInfo& tick, BlockIo& io) const override;
+  /// Device path: the static scene, every body's scene and the beams are uploaded once
+  /// (CreateDeviceData); UpdateDevice casts every beam of every world, one thread each.
+  bool SupportsCuda() const override { return true; }
+  std::unique_ptr<DeviceBlockData> CreateDeviceData(gpu::Executor& executor) const override;
+  void UpdateDevice(const TickInfo& tick, const DeviceState& state, const BlockBinding& binding,
+                    const DeviceBlockData* data) const override;
   /// Beams in world coordinates (after the mount pose).
   const std::vector<Ray>& rays() const { return rays_; }
 
  private:
+  /// What RangeSensorBeam casts against, host pointers.
+  RangeSensorScenes HostScenes() const;
   RaycastScene scene_;
   std::vector<Ray> rays_;
   RangeReturnParams returns_;

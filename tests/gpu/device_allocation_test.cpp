@@ -51,5 +51,24 @@ TEST_CASE("Stepping the energy site on the emulated device and the CPU allocates
   CHECK(testing::CountAllocations([&] { cpu.Step(2000); }) == 0);
 }
 
+TEST_CASE("Stepping the lidar yard on the emulated device and the CPU allocates nothing",
+          "[simulator]") {
+  BlockRegistry registry;
+  RegisterEngineBlocks(registry);
+  RunOverrides overrides;
+  overrides.num_worlds = 2;
+  const LoadedScenario scenario =
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/sensors/lidar_yard.yaml", registry, overrides);
+  Simulator simulator(scenario.model, nullptr, {SimDevice::kEmulated});
+  REQUIRE(simulator.on_device());
+  simulator.Step(2);
+  // Two range sensors with a moving body: scenes and beams were uploaded once, the launch
+  // arguments live on the stack.
+  CHECK(testing::CountAllocations([&] { simulator.Step(20); }) == 0);
+  Simulator cpu(scenario.model);
+  cpu.Step(2);
+  CHECK(testing::CountAllocations([&] { cpu.Step(20); }) == 0);
+}
+
 }  // namespace
 }  // namespace ftwin
