@@ -52,9 +52,8 @@ std::string Simulator::DevicePathUnsupported(const Model& model) {
   if (model.num_blocks() == 0) return "the scenario has no blocks";
   for (int b = 0; b < model.num_blocks(); ++b)
     if (HostReason(model, b).empty()) return {};
-  return "no block of this scenario has a device update (first: block '" +
-         model.binding(0).name + "' (" + model.block(0).type_name() + ") " +
-         HostReason(model, 0) + ")";
+  return "no block of this scenario has a device update (first: block '" + model.binding(0).name +
+         "' (" + model.block(0).type_name() + ") " + HostReason(model, 0) + ")";
 }
 
 std::string Simulator::HostBlocksOnDevicePath(const Model& model) {
@@ -276,7 +275,8 @@ void Simulator::PollBlockEvents() {
     const FieldId field = model_->block(b).EventCounter();
     SyncToHost(field, 0, num_worlds());  // the device path: 8 bytes per world
     for (int world = 0; world < num_worlds(); ++world) {
-      int64_t& seen = events_seen_[e * static_cast<size_t>(num_worlds()) + static_cast<size_t>(world)];
+      int64_t& seen =
+          events_seen_[e * static_cast<size_t>(num_worlds()) + static_cast<size_t>(world)];
       const int64_t count = state_->World<int64_t>(field, world)[0];
       if (count <= seen) continue;
       std::string kind = "event", text;

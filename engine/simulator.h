@@ -203,8 +203,8 @@ class Simulator {
   std::vector<ResolvedCommand> due_;   // reused each tick: no allocation on the hot path
   std::vector<uint8_t> world_failed_;  // per world, set by the Check phase
   std::vector<int> scheduled_blocks_;  // reused each tick
-  std::vector<int> event_blocks_;       // blocks with an event counter
-  std::vector<int64_t> events_seen_;    // [event block][world]: count already recorded
+  std::vector<int> event_blocks_;      // blocks with an event counter
+  std::vector<int64_t> events_seen_;   // [event block][world]: count already recorded
 };
 
 }  // namespace ftwin

@@ -1303,7 +1303,7 @@ void RobotCellBlock::ApplyFault(const TickInfo&, BlockIo& io, int fault,
 }
 
 void RobotCellBlock::DescribeEvent(const BlockIo& io, int64_t new_events, std::string* kind,
-                                  std::string* text) const {
+                                   std::string* text) const {
   const int64_t* counts = io.Field<int64_t>(counts_);
   const int64_t robot = counts[kLastCollisionRobot];
   const int64_t index = counts[kLastCollisionIndex];

@@ -238,10 +238,10 @@ struct CellWorld {
   double* tau;
   double* move_from;
   double* move_to;
-  double* robot;         ///< kCellRobotSlots per robot
-  int64_t* robot_state;  ///< kCellStateSlots per robot
-  double* cell;          ///< kCellFloatSlots
-  int64_t* counts;       ///< kCellCountSlots
+  double* robot;              ///< kCellRobotSlots per robot
+  int64_t* robot_state;       ///< kCellStateSlots per robot
+  double* cell;               ///< kCellFloatSlots
+  int64_t* counts;            ///< kCellCountSlots
   int64_t* collision_events;  ///< [1]: collision events so far (the engine's event counter)
   int64_t* zone_owner;
   double* visitor;  ///< visitor distance [m]

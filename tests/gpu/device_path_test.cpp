@@ -83,10 +83,9 @@ void SubmitCommands(Simulator& simulator) {
 // which the check must catch and reset. Returns the state hashes an every-60-ticks observer saw.
 std::vector<uint64_t> Drive(Simulator& simulator, int64_t ticks, int nan_world) {
   std::vector<uint64_t> seen;
-  simulator.AddObserver(
-      [&seen](const Simulator& s) {
-        if (s.tick() % 60 == 0) seen.push_back(s.state().Hash());
-      });
+  simulator.AddObserver([&seen](const Simulator& s) {
+    if (s.tick() % 60 == 0) seen.push_back(s.state().Hash());
+  });
   SubmitCommands(simulator);
   const FieldId temp = simulator.model().schema().Find("building.temp_K");
   REQUIRE(temp != kInvalidField);
@@ -132,9 +131,8 @@ TEST_CASE("The device path is refused with a reason for models it cannot run", "
   // so the path is refused and the reason names the block.
   RunOverrides overrides;
   overrides.num_worlds = 1;
-  const auto fab = LoadScenario(FTWIN_SOURCE_DIR "/scenarios/fab/minifab.yaml", Registry(),
-                                    overrides)
-                       .model;
+  const auto fab =
+      LoadScenario(FTWIN_SOURCE_DIR "/scenarios/fab/minifab.yaml", Registry(), overrides).model;
   CHECK_THAT(Simulator::DevicePathUnsupported(*fab),
              Catch::Contains("no block of this scenario has a device update") &&
                  Catch::Contains("(fab_line) keeps per-world objects"));

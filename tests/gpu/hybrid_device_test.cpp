@@ -44,7 +44,8 @@ class HostIntegrator : public Block {
   void Update(const TickInfo& tick, BlockIo& io) const override {
     io.Out(sum_)[0] += io.Field<double>(gain_)[0] * io.In(in_)[0] * tick.period_s;
   }
-  void ApplyCommand(const TickInfo&, BlockIo& io, int, std::span<const double> args) const override {
+  void ApplyCommand(const TickInfo&, BlockIo& io, int,
+                    std::span<const double> args) const override {
     io.Field<double>(gain_)[0] = args[0];
   }
 
