@@ -10,6 +10,7 @@
 #include "engine/simulator.h"
 #include "robots/register.h"
 #include "robots/robot_cell.h"
+#include "tests/robots/small_cell.h"
 
 namespace ftwin {
 namespace {
@@ -25,35 +26,10 @@ BlockRegistry Registry() {
 
 // One UR5e welding two spots on a 1 m body; `extra` adds cell keys.
 std::string CommandCell(const std::string& physics, const std::string& extra) {
-  return R"(ftwin: 1
-name: command-cell
-run: {dt: 1ms, duration: 60s, seed: 3}
-blocks:
-  - name: cell
-    type: robot_cell
-    physics: )" +
-         physics + R"(
-    conveyor_length_m: 2.0
-    conveyor_speed_m_per_s: 0.5
-    exit_length_m: 1.5
-    body_size_m: [1.0, 0.6, 0.3]
-    body_floor_m: 0.1
-    approach_m: 0.08
-)" + extra +
-         R"(
-    robots:
-      - name: r1
-        urdf: )" +
-         std::string(FTWIN_ROBOTS_DATA_DIR) + R"(/ur5e.urdf
-        base_xyz_m: [0.0, -0.75, 0.0]
-        base_yaw_rad: 1.5707963267948966
-        home_rad: [0.0, -1.8, 1.8, -1.57, -1.57, 0.0]
-        link_radius_m: 0.05
-        tool: {mass_kg: 1.0, com_m: [0, 0, 0.05], tcp_xyz_m: [0, 0, 0.1]}
-        spots:
-          - {position_m: [-0.12, -0.3, 0.42], direction: [0, 1, 0]}
-          - {position_m: [0.12, -0.3, 0.42], direction: [0, 1, 0]}
-)";
+  return testing::SmallUr5eCell(
+      "command-cell", physics, "duration: 60s, seed: 3", extra,
+      "          - {position_m: [-0.12, -0.3, 0.42], direction: [0, 1, 0]}\n"
+      "          - {position_m: [0.12, -0.3, 0.42], direction: [0, 1, 0]}\n");
 }
 
 const Cell& CellOf(const Model& model) {

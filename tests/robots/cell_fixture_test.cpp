@@ -19,6 +19,7 @@
 #include "robots/register.h"
 #include "robots/robot_cell.h"
 #include "robots/robot_cell_world.h"
+#include "tests/robots/small_cell.h"
 
 namespace ftwin {
 namespace {
@@ -111,14 +112,14 @@ TEST_CASE("Capsule against box: random segments and turned boxes equal the sampl
           "[robots]") {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  for (int trial = 0; trial < 200; ++trial) {
+  for (int trial = 0; trial < 120; ++trial) {
     const Eigen::Vector3d center(u(rng), u(rng), u(rng));
     const Eigen::Vector3d size(0.2 + std::abs(u(rng)), 0.2 + std::abs(u(rng)),
                                0.2 + std::abs(u(rng)));
     const double yaw = 3.0 * u(rng);
     const Eigen::Vector3d a = center + 2.0 * Eigen::Vector3d(u(rng), u(rng), u(rng));
     const Eigen::Vector3d b = a + 1.5 * Eigen::Vector3d(u(rng), u(rng), u(rng));
-    const int samples = 20000;
+    const int samples = 4000;  // the bound below scales with the spacing
     const double exact = CellSegmentBoxDistance(a, b, MakeBox(center, size, yaw));
     const double sampled = SampledSegmentBox(a, b, center, size, yaw, samples);
     const double spacing = (b - a).norm() / samples;
@@ -133,37 +134,11 @@ namespace {
 // A UR5e on the floor beside a 1 m body; `fixtures` is the YAML list.
 std::string FixtureCell(const std::string& physics, bool collision_stop,
                         const std::string& fixtures) {
-  return R"(ftwin: 1
-name: fixture-cell
-run: {dt: 1ms, duration: 5s, seed: 3}
-blocks:
-  - name: cell
-    type: robot_cell
-    physics: )" +
-         physics + R"(
-    conveyor_length_m: 2.0
-    conveyor_speed_m_per_s: 0.5
-    exit_length_m: 1.5
-    body_size_m: [1.0, 0.6, 0.3]
-    body_floor_m: 0.1
-    approach_m: 0.08
-    collision_stop: )" +
-         (collision_stop ? "true" : "false") + R"(
-    fixtures:
-)" + fixtures +
-         R"(
-    robots:
-      - name: r1
-        urdf: )" +
-         std::string(FTWIN_ROBOTS_DATA_DIR) + R"(/ur5e.urdf
-        base_xyz_m: [0.0, -0.75, 0.0]
-        base_yaw_rad: 1.5707963267948966
-        home_rad: [0.0, -1.8, 1.8, -1.57, -1.57, 0.0]
-        link_radius_m: 0.05
-        tool: {mass_kg: 1.0, com_m: [0, 0, 0.05], tcp_xyz_m: [0, 0, 0.1]}
-        spots:
-          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0]}
-)";
+  return testing::SmallUr5eCell(
+      "fixture-cell", physics, "duration: 5s, seed: 3",
+      std::string("    collision_stop: ") + (collision_stop ? "true" : "false") +
+          "\n    fixtures:\n" + fixtures,
+      "          - {position_m: [0.0, -0.3, 0.42], direction: [0, 1, 0]}\n");
 }
 
 double Kpi(const Simulator& simulator, const std::string& name) {

@@ -361,8 +361,9 @@ TEST_CASE("The native cell has no per-world object, restores exactly and is thre
   CHECK(threaded.state().Hash() == continued);
 }
 
+// [slow] only (not [determinism], which would label it for the sanitizer stage): 17 s there.
 TEST_CASE("Native cell batch invariance: world i of a batch equals that world run alone",
-          "[robots][determinism]") {
+          "[robots][slow]") {
   const int worlds = 4;  // kept small: this test also runs under the sanitizers
   const std::string text = MiniCell("native", "3s");
   const auto batch_model =

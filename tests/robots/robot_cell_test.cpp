@@ -80,7 +80,7 @@ double Kpi(const Simulator& simulator, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("The conveyor delivers a body after length / speed", "[robots]") {
+TEST_CASE("The conveyor delivers a body after length / speed", "[robots][slow]") {
   for (const std::string physics : {"native", "bullet"}) {
     const auto model =
         LoadScenarioText(MiniCell("    physics: " + physics + "\n", Ur5e("r1", 0.0, kThreeSpots)),

@@ -104,7 +104,7 @@ TEST_CASE("S-curve durations match the closed forms of the three cases", "[robot
   }
 }
 
-TEST_CASE("Synchronised S-curve moves keep every joint within its own limits", "[robots]") {
+TEST_CASE("Synchronised S-curve moves keep every joint within its own limits", "[robots][slow]") {
   std::mt19937_64 rng(17);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (int trial = 0; trial < 40; ++trial) {

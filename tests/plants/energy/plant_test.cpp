@@ -146,7 +146,8 @@ blocks:
         Approx(ChillerCop(p, Field(sim, "cw.cooling_W"), 303.15)).epsilon(1e-12));
 }
 
-TEST_CASE("The ready site scenario runs a day with a closed energy balance", "[energy][site]") {
+TEST_CASE("The ready site scenario runs a day with a closed energy balance",
+          "[energy][site][slow]") {
   BlockRegistry registry;
   RegisterEngineBlocks(registry);
   RegisterPlantBlocks(registry);

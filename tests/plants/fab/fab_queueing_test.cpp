@@ -572,7 +572,7 @@ FabConfig LuKumar(bool bad_priority) {
   return config;
 }
 
-TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO", "[fab]") {
+TEST_CASE("Lu-Kumar network: unstable under the bad priority, stable under FIFO", "[fab][slow]") {
   const double horizon_h = 10000.0;
   for (bool bad : {true, false}) {
     const FabConfig config = LuKumar(bad);
