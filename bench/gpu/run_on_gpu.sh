@@ -2,9 +2,9 @@
 # Builds ftwin with CUDA, runs the [gpu] tests, the device-path tests and the GPU benchmarks,
 # and writes everything to $OUT (default: ./gpu-results). For a machine with an NVIDIA GPU.
 #   OUT=/some/dir bench/gpu/run_on_gpu.sh [all|test|bench]
-# `test` (build, tests, CLI runs: about 6 min on 16 cores) and `bench` (the benchmarks, each
-# under its own timeout, at most 560 s together) each fit one 10-minute device call; `all`
-# (default) runs both.
+# `test` (build, tests, CLI runs) and `bench` (the benchmarks, each under its own timeout, at
+# most 500 s together) are sized for one 10-minute device call each (their time on a GPU machine
+# is not measured yet); `all` (default) runs both.
 set -uo pipefail
 STAGE="${1:-all}"
 cd "$(dirname "$0")/../.."
